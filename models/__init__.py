@@ -1,0 +1,1 @@
+"""Generator backends (installed as ``v2abench.models``): one module per backend family."""

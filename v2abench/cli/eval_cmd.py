@@ -1,0 +1,84 @@
+"""``v2abench models``, ``v2abench generate`` and ``v2abench eval``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from v2abench.cli.errors import clear_errors
+from v2abench.interface import Task
+
+console = Console()
+
+
+def register(app: typer.Typer) -> None:
+    app.command("models")(models)
+    app.command("generate")(generate)
+    app.command("eval")(evaluate)
+
+
+def models() -> None:
+    """Registered generator backends: paradigm, version and supported tasks."""
+    from v2abench.registry import REGISTRY
+
+    table = Table("name", "paradigm", "version", "tasks", "description")
+    for entry in REGISTRY.entries("generator"):
+        gen = entry.load()()
+        meta = gen.meta
+        table.add_row(meta.name, meta.paradigm, meta.version, ", ".join(t.value for t in meta.tasks), entry.description)
+    console.print(table)
+
+
+def generate(
+    model: str = typer.Option(..., "--model", help="a registered generator"),
+    video: Path = typer.Option(..., "--video", help="input video"),
+    out: Path = typer.Option(..., "--out", help="OUT.wav, OUT.flac or OUT.mp4 (muxed into the input video)"),
+    ckpt: Optional[str] = typer.Option(None, "--ckpt"),
+    text: Optional[str] = typer.Option(None, "--text", help="a text prompt (text-controlled generation)"),
+    seed: int = typer.Option(0, "--seed"),
+    task: Task = typer.Option(Task.VTA, "--task"),
+    duration: Optional[float] = typer.Option(None, "--duration", help="seconds (default: the video's, capped by the model)"),
+    split: str = typer.Option("synthfoley-test", "--split", help="dataset context (e.g. retrieval's train split)"),
+) -> None:
+    """Generate audio for one video."""
+    from v2abench.generate import generate_for_video
+
+    with clear_errors():
+        if out.suffix.lower() not in (".wav", ".flac", ".mp4"):
+            raise ValueError(f"--out must end in .wav, .flac or .mp4, not {out.suffix!r}")
+        seconds = generate_for_video(model, video, out, ckpt=ckpt, text=text, seed=seed, task=task, duration=duration, split=split)
+    console.print(f"{model}: {out} ({seconds:.2f} s of generation)")
+
+
+def evaluate(
+    model: Optional[str] = typer.Option(None, "--model", help="a registered generator"),
+    split: str = typer.Option(..., "--split", help="e.g. synthfoley-test, vggsound-test"),
+    ckpt: Optional[str] = typer.Option(None, "--ckpt"),
+    limit: Optional[int] = typer.Option(None, "--limit", help="first N clips only (never lands on a board)"),
+    metrics: Optional[list[str]] = typer.Option(None, "--metrics", help="metric ids (default: the board table's)"),
+    audio_dir: Optional[Path] = typer.Option(None, "--audio-dir", help="score a folder of <clip_id>.wav|flac instead"),
+    name: Optional[str] = typer.Option(None, "--name", help="row name for --audio-dir"),
+    task: Optional[Task] = typer.Option(None, "--task", help="default: the split's task"),
+    seed: int = typer.Option(0, "--seed"),
+    batch_size: int = typer.Option(8, "--batch-size"),
+) -> None:
+    """Evaluate a generator (or a folder of audio) on a split; writes a result JSON."""
+    from v2abench.cli.show import print_result
+    from v2abench.evaluation import evaluate_audio_dir, evaluate_model
+
+    with clear_errors():
+        if (model is None) == (audio_dir is None):
+            raise ValueError("give exactly one of --model or --audio-dir")
+        if audio_dir is not None:
+            if not name:
+                raise ValueError("--audio-dir needs --name (the row's name)")
+            path, result = evaluate_audio_dir(audio_dir, split, name, limit=limit, metrics=metrics, task=task, seed=seed)
+        else:
+            assert model is not None
+            path, result = evaluate_model(model, split, ckpt=ckpt, limit=limit, metrics=metrics, task=task, seed=seed, batch_size=batch_size)
+    print_result(result)
+    console.print(f"result: {path}")

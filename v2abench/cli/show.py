@@ -1,0 +1,44 @@
+"""Rich tables for results and boards (the CLI's console output)."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from v2abench.boards.board import Board
+from v2abench.boards.render import ARROW, fmt, table_rows, _primary
+from v2abench.results import Result, user_results
+
+console = Console()
+
+
+def print_result(result: Result) -> None:
+    table = Table("metric", "value", "95% interval", "n", "dropped", title=f"{result.model['name']} on {result.split['name']} ({result.table})")
+    for mid, m in sorted(result.metrics.items()):
+        interval = f"[{fmt(mid, m.interval[0])}, {fmt(mid, m.interval[1])}]" if m.interval else ""
+        table.add_row(f"{mid} {ARROW[m.direction.value]}", fmt(mid, m.value), interval, str(m.n), str(len(m.dropped)))
+    console.print(table)
+    if result.failed:
+        console.print(f"[yellow]{len(result.failed)} clips failed:[/]")
+        for cid, reason in list(result.failed.items())[:10]:
+            console.print(f"  {cid}: {reason}", highlight=False)
+
+
+def print_board(board: Board) -> None:
+    """The committed rows beside the user's own rows (marked 'yours')."""
+    protocol = board.protocol()
+    committed = board.rows()
+    mine = user_results(board.dir_name)
+    status = "published" if board.published else "draft"
+    for table_name, tproto in protocol["tables"].items():
+        primary = _primary(board, protocol, table_name)
+        results = [(r, "committed") for r in table_rows(protocol, table_name, committed, primary)]
+        results += [(r, "yours") for r in table_rows(protocol, table_name, mine, primary)]
+        direction = tproto["metrics"][primary]["direction"]
+        results.sort(key=lambda rs: (rs[0].value(primary) is None, -(rs[0].value(primary) or 0) if direction == "higher" else (rs[0].value(primary) or 0)))
+        mids = list(tproto["metrics"])
+        table = Table("row", "model", "ckpt", *[f"{m} {ARROW[tproto['metrics'][m]['direction']]}" for m in mids], title=f"{board.dir_name} ({status}) — {table_name}: {tproto['split']} (ranked by {primary}; % x100)")
+        for r, source in results:
+            style = "bold cyan" if source == "yours" else None
+            table.add_row(source, r.model["name"], (r.model.get("checkpoint_sha256") or "none")[:8], *[fmt(m, r.value(m)) for m in mids], style=style)
+        console.print(table)

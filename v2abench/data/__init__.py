@@ -1,0 +1,1 @@
+"""Datasets and splits: SynthFoley (procedural, embedded default) and VGGSound-format folders."""

@@ -1,0 +1,274 @@
+"""``v2abench eval``: generate (or read a folder) -> decode once -> metrics -> one result JSON.
+
+Each clip's video is demuxed once (:func:`~v2abench.evaluation.clips.decode_for_eval`); every metric
+family reads the same decoded tensors. Generated audio is cached atomically under
+``cache/gen/<model>@<ckpt-sha8>/<config-hash>/<clip>.flac`` with its timing beside it, and metrics
+always read the audio back from that file, so an interrupted run resumes where it stopped and ends
+with exactly the numbers of an uninterrupted one. A clip that cannot be decoded is reported with its
+id and reason (``failed`` in the result, ``dropped`` in every metric) and the run goes on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+import torch
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from v2abench import media, paths, provenance
+from v2abench.atomic import atomic_path, write_json
+from v2abench.config import benchmark_config, config_hash
+from v2abench.data.splits import ClipRecord, SplitData, load_split, resolve_split
+from v2abench.evaluation.clips import EVAL_FPS, EVAL_RATE, DecodedClip, decode_for_eval, remove_dc
+from v2abench.interface import Generator, Task, V2ABatch, check_task
+from v2abench.metrics.base import ClipSample, MetricFamily
+from v2abench.metrics.catalog import build_families
+from v2abench.registry import REGISTRY
+from v2abench.results import Result
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class EvalPlan:
+    data: SplitData
+    task: Task
+    duration: float
+    metric_ids: list[str] | None
+    board: dict[str, object] | None  # {"name", "version", "table"} or None
+    n_total: int
+    timing: dict[str, float] = field(default_factory=dict)
+
+
+def make_plan(split: str, *, task: Task | None = None, limit: int | None = None, metrics: list[str] | None = None) -> EvalPlan:
+    spec = resolve_split(split)
+    data = load_split(spec, limit=limit)
+    n_total = len(load_split(spec).clips) if limit is not None else len(data.clips)
+    task = task or spec.default_task
+    duration = min(c.duration for c in data.clips)
+    board = None
+    if spec.board is not None:
+        cfg = benchmark_config(spec.board)
+        duration = float(cfg.get("duration", duration))
+        table = (cfg.get("tables") or {}).get(task.value)
+        board = {"name": cfg["board"], "version": int(cfg["version"]), "table": task.value}
+        if metrics is None and table is not None:
+            metrics = list(table["metrics"])
+    return EvalPlan(data, task, duration, metrics, board, n_total)
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), transient=True)
+
+
+def _families(plan: EvalPlan, bootstrap_seed: int) -> list[MetricFamily]:
+    return build_families(plan.metric_ids, bootstrap_seed=bootstrap_seed)
+
+
+def _decode_all(plan: EvalPlan, failed: dict[str, str]) -> Iterator[DecodedClip]:
+    for record in plan.data.clips:
+        start = time.perf_counter()
+        try:
+            decoded = decode_for_eval(record, plan.duration)
+        except media.MediaError as err:
+            failed[record.id] = str(err)
+            log.warning("skipping clip %s: %s", record.id, err)
+            continue
+        finally:
+            plan.timing["decode"] = plan.timing.get("decode", 0.0) + time.perf_counter() - start
+        yield decoded
+
+
+def _sample(clip: DecodedClip, audio: torch.Tensor, rate: int, duration: float, seconds: float | None, nfe: int | None) -> ClipSample:
+    audio = audio.float().reshape(-1)[: int(round(duration * rate))]
+    return ClipSample(
+        id=clip.record.id,
+        generated=remove_dc(audio),
+        generated_rate=rate,
+        reference=remove_dc(clip.reference),
+        reference_rate=EVAL_RATE,
+        duration=duration,
+        onsets=clip.record.onsets,
+        caption=clip.record.caption,
+        frames=clip.frames,
+        fps=EVAL_FPS,
+        seconds=seconds,
+        nfe=nfe,
+    )
+
+
+def _update(families: list[MetricFamily], sample: ClipSample, plan: EvalPlan) -> None:
+    start = time.perf_counter()
+    for family in families:
+        family.update(sample)
+    plan.timing["metrics"] = plan.timing.get("metrics", 0.0) + time.perf_counter() - start
+
+
+def _finish(plan: EvalPlan, families: list[MetricFamily], failed: dict[str, str], model: dict, source: str, seeds: dict) -> Result:
+    for family in families:
+        for cid, reason in failed.items():
+            family.drop(cid, reason)
+    start = time.perf_counter()
+    metrics = {r.id: r for fam in families for r in fam.compute()}
+    plan.timing["metrics"] = plan.timing.get("metrics", 0.0) + time.perf_counter() - start
+    if plan.metric_ids is not None:
+        metrics = {k: v for k, v in metrics.items() if k in plan.metric_ids}
+    not_computed = {k: "no value (see dropped)" for k, v in metrics.items() if v.value is None}
+    spec = plan.data.spec
+    return Result(
+        board=plan.board or {"name": None, "version": None, "table": plan.task.value},
+        split={
+            "name": spec.name,
+            "ground_truth_sha256": plan.data.ground_truth_sha256,
+            "n_clips": len(plan.data.clips),
+            "n_clips_total": plan.n_total,
+            "duration": plan.duration,
+        },
+        model=model,
+        metrics=metrics,
+        source=source,
+        seeds=seeds,
+        not_computed=not_computed,
+        failed=dict(sorted(failed.items())),
+        environment=provenance.environment(),
+        timing={k: round(v, 3) for k, v in sorted(plan.timing.items())},
+        git=provenance.git_state(),
+        created_utc=provenance.utc_now(),
+        v2abench_version=provenance.code_version(),
+    )
+
+
+def _batches(items: Iterator[DecodedClip], size: int) -> Iterator[list[DecodedClip]]:
+    batch: list[DecodedClip] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _to_batch(clips: list[DecodedClip], task: Task) -> V2ABatch:
+    n_frames = min(c.frames.shape[0] for c in clips)
+    n_ref = min(c.reference.shape[0] for c in clips)
+    text = [c.record.text or c.record.caption for c in clips]
+    return V2ABatch(
+        ids=[c.record.id for c in clips],
+        frames=torch.stack([c.frames[:n_frames] for c in clips]),
+        fps=EVAL_FPS,
+        text=text,
+        reference_audio=torch.stack([c.reference[:n_ref] for c in clips]).unsqueeze(1),
+        sample_rate=EVAL_RATE,
+        prefix_audio=torch.stack([c.prefix for c in clips]).unsqueeze(1) if task is Task.FE and all(c.prefix is not None for c in clips) else None,
+        style_audio=None,
+    )
+
+
+def evaluate_model(
+    model: str,
+    split: str,
+    *,
+    ckpt: str | None = None,
+    limit: int | None = None,
+    metrics: list[str] | None = None,
+    task: Task | None = None,
+    seed: int = 0,
+    batch_size: int = 8,
+    steps: int | None = None,
+    cfg_scale: float | None = None,
+    generator: Generator | None = None,
+) -> tuple[Path, Result]:
+    """Generate audio for every clip of ``split`` with ``model`` and score it. Returns (path, result)."""
+    plan = make_plan(split, task=task, limit=limit, metrics=metrics)
+    if generator is None:
+        generator = REGISTRY.build(model, "generator", ckpt=ckpt)
+    check_task(generator.meta, plan.task)
+    if hasattr(generator, "prepare"):
+        generator.prepare(plan.data.spec)  # type: ignore[attr-defined]
+    meta = generator.meta
+    gen_config = {"task": plan.task.value, "duration": plan.duration, "seed": seed, "steps": steps, "cfg_scale": cfg_scale}
+    chash = config_hash({"model": asdict(meta), **gen_config})
+    cache = paths.cache_dir() / "gen" / f"{meta.name}@{meta.checkpoint_sha8}" / chash
+    families = _families(plan, seed)
+    failed: dict[str, str] = {}
+
+    with _progress() as progress:
+        bar = progress.add_task(f"eval {meta.name} on {plan.data.spec.name}", total=len(plan.data.clips))
+        done = 0
+        for batch in _batches(_decode_all(plan, failed), batch_size):
+            todo = [c for c in batch if not (cache / f"{c.record.id}.flac").is_file()]
+            if todo:
+                start = time.perf_counter()
+                out = generator.generate(_to_batch(todo, plan.task), task=plan.task, duration=plan.duration, seed=seed, steps=steps, cfg_scale=cfg_scale)
+                plan.timing["generate"] = plan.timing.get("generate", 0.0) + time.perf_counter() - start
+                per_clip_s, per_clip_nfe = out.seconds / len(todo), out.nfe
+                for clip, audio in zip(todo, out.audio):
+                    _store(cache, clip.record.id, audio, out.sample_rate, per_clip_s, per_clip_nfe)
+            for clip in batch:
+                audio, rate, timing = _load(cache, clip.record.id)
+                _update(families, _sample(clip, audio, rate, plan.duration, timing["seconds"], timing["nfe"]), plan)
+            done += len(batch)
+            progress.update(bar, completed=done + len(failed))
+
+    model_doc = {
+        "name": meta.name,
+        "version": meta.version,
+        "paradigm": meta.paradigm,
+        "checkpoint_sha256": meta.checkpoint_sha256,
+        "params": meta.params,
+        "config": gen_config,
+        "config_hash": chash,
+    }
+    result = _finish(plan, families, failed, model_doc, "generator", {"generation": seed, "bootstrap": seed})
+    return result.save(), result
+
+
+def _store(cache: Path, clip_id: str, audio: torch.Tensor, rate: int, seconds: float, nfe: int) -> None:
+    with atomic_path(cache / f"{clip_id}.json") as tmp:
+        tmp.write_text(json.dumps({"seconds": seconds, "nfe": nfe, "sample_rate": rate}))
+    media.write_audio(cache / f"{clip_id}.flac", audio.detach().cpu().float().clamp(-1, 1), rate)
+
+
+def _load(cache: Path, clip_id: str) -> tuple[torch.Tensor, int, dict]:
+    timing_path = cache / f"{clip_id}.json"
+    timing = json.loads(timing_path.read_text()) if timing_path.is_file() else {"seconds": None, "nfe": None}
+    audio, rate = media.read_audio(cache / f"{clip_id}.flac")
+    return audio.mean(0), rate, timing
+
+
+def evaluate_audio_dir(audio_dir: str | Path, split: str, name: str, *, limit: int | None = None, metrics: list[str] | None = None, task: Task | None = None, seed: int = 0) -> tuple[Path, Result]:
+    """Score a folder of ``<clip_id>.wav|flac`` against ``split`` (av-benchmark style)."""
+    audio_dir = Path(audio_dir)
+    if not audio_dir.is_dir():
+        raise FileNotFoundError(f"audio folder {audio_dir} does not exist")
+    plan = make_plan(split, task=task, limit=limit, metrics=[m for m in metrics] if metrics else None)
+    families = _families(plan, seed)
+    failed: dict[str, str] = {}
+    digest = hashlib.sha256()
+    with _progress() as progress:
+        bar = progress.add_task(f"eval {name} ({audio_dir}) on {plan.data.spec.name}", total=len(plan.data.clips))
+        for clip in _decode_all(plan, failed):
+            path = next((audio_dir / f"{clip.record.id}{ext}" for ext in (".flac", ".wav") if (audio_dir / f"{clip.record.id}{ext}").is_file()), None)
+            if path is None:
+                failed[clip.record.id] = f"no {clip.record.id}.flac or .wav in {audio_dir}"
+                progress.advance(bar)
+                continue
+            try:
+                audio, rate = media.read_audio(path)
+            except media.MediaError as err:
+                failed[clip.record.id] = str(err)
+                progress.advance(bar)
+                continue
+            digest.update(f"{path.name}:{media.sha256_file(path)}\n".encode())
+            _update(families, _sample(clip, audio.mean(0), rate, plan.duration, None, None), plan)
+            progress.advance(bar)
+    model_doc = {"name": name, "version": None, "paradigm": None, "checkpoint_sha256": digest.hexdigest(), "params": None, "config": {"audio_dir": str(audio_dir)}, "config_hash": None}
+    result = _finish(plan, families, failed, model_doc, "audio-dir", {"bootstrap": seed})
+    return result.save(), result

@@ -1,0 +1,84 @@
+"""One registry of everything trainable or loadable, with lazy ``"module:attr"`` targets.
+
+Each entry declares its kind (``generator``, ``codec``, ``encoder`` or ``probe``). Registering a name
+twice is an error; an unknown name gets "did you mean" suggestions. Built-in entries are declared in
+:data:`BUILTIN` so that listing them imports nothing heavy until an entry is loaded.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+from dataclasses import dataclass
+from typing import Any, Callable
+
+KINDS = ("generator", "codec", "encoder", "probe")
+
+
+class RegistryError(KeyError):
+    def __str__(self) -> str:  # KeyError quotes its message; we want it plain
+        return str(self.args[0])
+
+
+@dataclass(frozen=True)
+class Entry:
+    name: str
+    kind: str
+    target: str  # "package.module:attr"; attr is a class or factory taking keyword options
+    description: str = ""
+
+    def load(self) -> Callable[..., Any]:
+        module_name, _, attr = self.target.partition(":")
+        module = importlib.import_module(module_name)
+        return getattr(module, attr)
+
+
+class Registry:
+    def __init__(self) -> None:
+        self._entries: dict[str, Entry] = {}
+
+    def register(self, name: str, kind: str, target: str, description: str = "") -> Entry:
+        if kind not in KINDS:
+            raise ValueError(f"kind {kind!r} is not one of {KINDS}")
+        if ":" not in target:
+            raise ValueError(f"target {target!r} must look like 'package.module:attr'")
+        if name in self._entries:
+            raise RegistryError(f"{name!r} is already registered (as {self._entries[name].target})")
+        entry = Entry(name, kind, target, description)
+        self._entries[name] = entry
+        return entry
+
+    def get(self, name: str, kind: str | None = None) -> Entry:
+        entry = self._entries.get(name)
+        if entry is None or (kind is not None and entry.kind != kind):
+            pool = self.names(kind)
+            close = difflib.get_close_matches(name, pool, n=3, cutoff=0.5)
+            hint = f" Did you mean: {', '.join(close)}?" if close else ""
+            what = kind or "entry"
+            raise RegistryError(f"unknown {what} {name!r}.{hint} Known: {', '.join(pool) or 'none'}")
+        return entry
+
+    def names(self, kind: str | None = None) -> list[str]:
+        return sorted(n for n, e in self._entries.items() if kind is None or e.kind == kind)
+
+    def entries(self, kind: str | None = None) -> list[Entry]:
+        return [self._entries[n] for n in self.names(kind)]
+
+    def build(self, name: str, kind: str | None = None, **options: Any) -> Any:
+        """Import the entry's target and call it with ``options``."""
+        return self.get(name, kind).load()(**options)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._entries
+
+
+BUILTIN: tuple[tuple[str, str, str, str], ...] = (
+    ("ground-truth", "generator", "v2abench.models.baselines:GroundTruth", "returns the reference audio (ceiling)"),
+    ("silence", "generator", "v2abench.models.baselines:Silence", "all-zero audio (floor)"),
+    ("noise", "generator", "v2abench.models.baselines:Noise", "white Gaussian noise, seeded per clip (floor)"),
+    ("retrieval", "generator", "v2abench.models.baselines:Retrieval", "audio of the nearest train clip by a visual descriptor"),
+)
+
+REGISTRY = Registry()
+for _name, _kind, _target, _desc in BUILTIN:
+    REGISTRY.register(_name, _kind, _target, _desc)

@@ -1,0 +1,158 @@
+"""Result files: one JSON per (board table, model, checkpoint), with full provenance.
+
+Layout: ``<board>-v<N>/<table>/<model>@<ckpt-sha8>.json``, both under a committed board's
+``results/`` folder and under ``$V2ABENCH_HOME/results/`` for a user's own runs. Results of splits
+that feed no board (e.g. the tiny SynthFoley world) go to ``$V2ABENCH_HOME/results/unboarded/``.
+
+Schema (``SCHEMA_VERSION``): ``schema_version``, ``v2abench_version``, ``git`` {sha, dirty},
+``created_utc``, ``board`` {name, version, table}, ``split`` {name, ground_truth_sha256, n_clips,
+duration}, ``model`` {name, version, paradigm, checkpoint_sha256, params, config, config_hash},
+``source`` ("generator" or "audio-dir"), ``seeds``, ``training`` (budget or null), ``metrics``
+{id: {value, direction, backbone, weights_sha256, n, dropped, interval, extra}}, ``not_computed``
+{id: reason}, ``failed`` {clip id: reason}, ``environment``, ``timing`` (seconds per stage).
+Loading an older schema upgrades it through :data:`UPGRADES`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from v2abench import paths
+from v2abench.atomic import canonical_json, write_text
+from v2abench.metrics.base import MetricResult
+
+SCHEMA_VERSION = 1
+
+
+class ResultSchemaError(ValueError):
+    pass
+
+
+# schema version -> function upgrading a document of that version to the next one
+UPGRADES: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+
+
+def upgrade(doc: dict[str, Any]) -> dict[str, Any]:
+    version = int(doc.get("schema_version", 0))
+    if version > SCHEMA_VERSION:
+        raise ResultSchemaError(f"result schema {version} is newer than this v2abench understands ({SCHEMA_VERSION})")
+    while version < SCHEMA_VERSION:
+        if version not in UPGRADES:
+            raise ResultSchemaError(f"no upgrade from result schema {version}")
+        doc = UPGRADES[version](doc)
+        version = int(doc["schema_version"])
+    return doc
+
+
+@dataclass
+class Result:
+    board: dict[str, Any]
+    split: dict[str, Any]
+    model: dict[str, Any]
+    metrics: dict[str, MetricResult]
+    source: str = "generator"
+    seeds: dict[str, int] = field(default_factory=dict)
+    training: dict[str, Any] | None = None
+    not_computed: dict[str, str] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)
+    environment: dict[str, Any] = field(default_factory=dict)
+    timing: dict[str, float] = field(default_factory=dict)
+    git: dict[str, Any] = field(default_factory=dict)
+    created_utc: str = ""
+    v2abench_version: str = ""
+    schema_version: int = SCHEMA_VERSION
+
+    @property
+    def board_dir_name(self) -> str | None:
+        name = self.board.get("name")
+        return f"{name}-v{self.board['version']}" if name else None
+
+    @property
+    def table(self) -> str:
+        return str(self.board["table"])
+
+    @property
+    def file_name(self) -> str:
+        sha = self.model.get("checkpoint_sha256") or "none"
+        return f"{self.model['name']}@{sha[:8]}.json"
+
+    @property
+    def relative_path(self) -> Path:
+        """Where this result goes below a results root."""
+        if self.board_dir_name is None:
+            return Path("unboarded") / self.split["name"] / self.table / self.file_name
+        return Path(self.board_dir_name) / self.table / self.file_name
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "schema_version": self.schema_version,
+            "v2abench_version": self.v2abench_version,
+            "git": self.git,
+            "created_utc": self.created_utc,
+            "board": self.board,
+            "split": self.split,
+            "model": self.model,
+            "source": self.source,
+            "seeds": self.seeds,
+            "training": self.training,
+            "metrics": {k: v.to_json() for k, v in sorted(self.metrics.items())},
+            "not_computed": self.not_computed,
+            "failed": self.failed,
+            "environment": self.environment,
+            "timing": self.timing,
+        }
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> "Result":
+        doc = upgrade(dict(doc))
+        try:
+            return cls(
+                board=doc["board"],
+                split=doc["split"],
+                model=doc["model"],
+                metrics={k: MetricResult.from_json(k, v) for k, v in doc["metrics"].items()},
+                source=doc.get("source", "generator"),
+                seeds=doc.get("seeds", {}),
+                training=doc.get("training"),
+                not_computed=doc.get("not_computed", {}),
+                failed=doc.get("failed", {}),
+                environment=doc.get("environment", {}),
+                timing=doc.get("timing", {}),
+                git=doc.get("git", {}),
+                created_utc=doc.get("created_utc", ""),
+                v2abench_version=doc.get("v2abench_version", ""),
+                schema_version=int(doc["schema_version"]),
+            )
+        except KeyError as err:
+            raise ResultSchemaError(f"result is missing the field {err}") from err
+
+    def save(self, root: Path | None = None) -> Path:
+        path = (root or paths.results_dir()) / self.relative_path
+        write_text(path, canonical_json(self.to_json()))
+        return path
+
+    def value(self, metric_id: str) -> float | None:
+        m = self.metrics.get(metric_id)
+        return None if m is None else m.value
+
+
+def load_result(path: str | Path) -> Result:
+    path = Path(path)
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as err:
+        raise ResultSchemaError(f"{path}: not a readable result file ({err})") from err
+    try:
+        return Result.from_json(doc)
+    except ResultSchemaError as err:
+        raise ResultSchemaError(f"{path}: {err}") from err
+
+
+def user_results(board_dir_name: str, table: str | None = None) -> list[tuple[Path, Result]]:
+    """A user's own results for a board version (all tables unless ``table``)."""
+    root = paths.results_dir() / board_dir_name
+    pattern = f"{table}/*.json" if table else "*/*.json"
+    return [(p, load_result(p)) for p in sorted(root.glob(pattern))]
