@@ -83,7 +83,7 @@ def draw_background(bg: Background) -> np.ndarray:
     """The static background image, float32 ``[SIZE, SIZE, 3]`` in 0..255."""
     y = np.arange(SIZE, dtype=np.float32)[:, None]
     x = np.arange(SIZE, dtype=np.float32)[None, :]
-    wall = y < bg.horizon
+    wall = np.broadcast_to(y < bg.horizon, (SIZE, SIZE))
     gain = np.ones((SIZE, SIZE), dtype=np.float32)
     if bg.kind == "gradient":
         gain = np.where(wall, 1.18 - 0.3 * y / bg.horizon, 1.0 - 0.25 * (y - bg.horizon) / (SIZE - bg.horizon))
@@ -96,7 +96,7 @@ def draw_background(bg: Background) -> np.ndarray:
         noise = np.random.default_rng(bg.period * 131 + bg.phase).uniform(-0.06, 0.06, (SIZE, SIZE))
         gain = (1.0 + noise).astype(np.float32)
     base = np.where(wall[..., None], np.asarray(bg.wall, np.float32), np.asarray(bg.floor, np.float32))
-    image = (base * gain[..., None]).astype(np.float32)
+    image = np.ascontiguousarray(base * gain[..., None], dtype=np.float32)
     image[bg.horizon] *= 0.7  # the line where wall meets floor
     return image
 
@@ -107,7 +107,7 @@ def _shape_sd(shape: str, x: np.ndarray, y: np.ndarray, cx: float, bottom: float
     if shape == "square":
         return np.minimum(r - np.abs(x - cx), r - np.abs(y - (bottom - r)))
     # triangle: base 2r on the bottom, apex 2r above it
-    return np.minimum(bottom - y, ((bottom - y) / 2.0 - np.abs(x - cx)) / math.sqrt(1.25))
+    return np.minimum(bottom - y, ((y - (bottom - 2 * r)) / 2.0 - np.abs(x - cx)) / math.sqrt(1.25))
 
 
 def draw_solid(canvas: Canvas, obj: SceneObject, cx: float, bottom: float, haze: Colour) -> None:
