@@ -1,27 +1,23 @@
-"""Video and audio I/O for v2abench, built on PyAV.
+"""Video and audio I/O with PyAV: one decode per clip, deterministic atomic writes.
 
-Reading: :func:`decode_clip` opens a file once and decodes video and audio in one demux pass
-("one decode per clip"); everything downstream reads the tensors it returns::
+:func:`decode_clip` opens a file once and decodes video and audio in one demux pass; everything
+downstream reads its tensors: frames uint8 ``[T, 3, H, W]`` RGB at a requested constant fps and
+size, audio float32 ``[C, N]`` at a requested rate (``C = 1`` when mono: the mean of the channels).
 
-    frames  uint8   [T, 3, H, W]   RGB, at a requested constant fps and size
-    audio   float32 [C, N]         C = 1 when mono (the mean of the channels), at a requested rate
+:func:`write_clip` writes H.264 (libx264) + AAC (FFmpeg's native encoder) .mp4 files whose bytes
+depend only on the inputs: single-threaded x264 with mb-tree rate control off (mb-tree reads memory
+left over from earlier encodes, so output depended on what was encoded before), and bitexact
+container and codec flags (no creation time, no library version). :func:`mux_audio` replaces the
+audio of a video by stream copy. Every write goes to a temporary file beside the target and is
+moved into place with ``os.replace``.
 
-Writing: :func:`write_clip` encodes H.264 (libx264, CRF) + AAC (FFmpeg's native encoder) into an
-.mp4, byte-deterministically (single-threaded x264 with macroblock-tree rate control off, because
-mb-tree reads memory left over from earlier encodes; bitexact container and codec flags, so no
-creation time or library version is stored). :func:`mux_audio` swaps the audio of a video by stream
-copy. :func:`write_audio` writes lossless .wav/.flac. Every write goes to a temporary file in the
-target directory and is moved into place with ``os.replace``.
-
-Errors: every failure reading or writing a file raises a :class:`MediaError` subclass whose message
-names the file (PyAV and OS errors are chained with ``from``). A missing file raises
-:class:`MissingMediaError`. Invalid arguments (a wrong shape, a negative fps) raise ``ValueError``.
-
-Damaged files are rejected, never partially decoded: a file that cannot be opened, a packet that is
-flagged corrupt or extends past the end of the file, a decoder error, a stream that yields nothing,
-or a stream that ends more than 0.5 s before the duration its container header declares (a file
-truncated at a packet boundary) all raise :class:`CorruptMediaError`. Damage beyond ``max_seconds``
-is not seen, because demuxing stops there.
+Errors: every failure to read or write a file raises a :class:`MediaError` naming the file, with
+the PyAV/OS error chained; a missing file raises :class:`MissingMediaError`. Invalid arguments
+raise ``ValueError``. Damaged files are rejected, never partially decoded: a file that cannot be
+opened, a packet flagged corrupt or extending past the end of the file, a decoder error, a stream
+that yields nothing, or a stream ending more than 0.5 s before the duration its header declares
+(a file cut at a packet boundary) raise :class:`CorruptMediaError`. Damage past ``max_seconds`` is
+not seen, because demuxing stops there.
 """
 
 from __future__ import annotations
@@ -48,21 +44,20 @@ PathLike = Union[str, "os.PathLike[str]"]
 ArrayLike = Union[np.ndarray, torch.Tensor]
 
 _AAC_FRAME = 1024  # samples per AAC frame
-_AAC_BITRATE_PER_CHANNEL = 64_000
+_AAC_BITRATE_PER_CHANNEL = 64_000  # capped at the encoder's limit of 6 bits per sample
+_X264_OPTIONS = {"preset": "veryfast", "x264-params": "mbtree=0:threads=1"}
 _TRUNCATION_TOLERANCE_S = 0.5
-# containers whose header states the stream durations (so a short stream means truncation)
 _HEADER_DURATION_FORMATS = ("mov", "mp4", "matroska", "webm", "wav", "flac", "avi")
 _SF_FORMATS = {".wav": "WAV", ".flac": "FLAC"}
-_SFC_SET_ADD_PEAK_CHUNK = 0x1050  # libsndfile command; the WAV PEAK chunk stores time(NULL)
+_SFC_SET_ADD_PEAK_CHUNK = 0x1050  # libsndfile: the float-WAV PEAK chunk stores time(NULL)
 
 
 class MediaError(Exception):
-    """A media file could not be read or written; ``path`` names it and ``reason`` says why."""
+    """A media file could not be read or written; ``path`` names it, ``reason`` says why."""
 
     def __init__(self, path: PathLike, reason: str) -> None:
         super().__init__(str(path), reason)
-        self.path = str(path)
-        self.reason = reason
+        self.path, self.reason = str(path), reason
 
     def __str__(self) -> str:
         return f"{self.path}: {self.reason}"
@@ -90,7 +85,7 @@ class NoVideoStreamError(MediaError):
 
 @dataclass(frozen=True)
 class MediaInfo:
-    """What a container header says about a file (no decoding)."""
+    """What a container header says about a file (nothing decoded)."""
 
     path: str
     duration: float
@@ -119,7 +114,7 @@ class Clip:
 
 @contextlib.contextmanager
 def _reading(path: str) -> Iterator[None]:
-    """Turn PyAV and OS errors raised while reading ``path`` into :class:`MediaError`."""
+    """Re-raise PyAV and OS errors met while reading ``path`` as :class:`CorruptMediaError`."""
     try:
         yield
     except MediaError:
@@ -142,12 +137,13 @@ def _atomic(path: PathLike) -> Iterator[str]:
     except BaseException as e:
         with contextlib.suppress(OSError):
             os.remove(tmp)
-        if isinstance(e, MediaError) or not isinstance(e, (av.error.FFmpegError, OSError)):
-            raise
-        raise MediaError(final, f"cannot write: {e}") from e
+        if isinstance(e, (av.error.FFmpegError, OSError)) and not isinstance(e, MediaError):
+            raise MediaError(final, f"cannot write: {e}") from e
+        raise
 
 
-def _check_readable(path: PathLike) -> str:
+def _open_input(path: PathLike) -> tuple[str, Any]:
+    """Check that ``path`` is a non-empty file and open it (call inside :func:`_reading`)."""
     p = os.fspath(path)
     if not os.path.exists(p):
         raise MissingMediaError(p, "file not found")
@@ -155,19 +151,24 @@ def _check_readable(path: PathLike) -> str:
         raise CorruptMediaError(p, "not a regular file")
     if os.path.getsize(p) == 0:
         raise EmptyMediaError(p, "file is empty (0 bytes)")
-    return p
+    with _reading(p):
+        container = av.open(p, metadata_errors="replace")
+    if not container.streams.video and not container.streams.audio:
+        container.close()
+        raise CorruptMediaError(p, "no audio or video stream found")
+    return p, container
 
 
-def _open(path: str) -> Any:
-    return av.open(path, metadata_errors="replace")
+def _damaged(packet: Any, file_size: int) -> bool:
+    """True for a packet flagged corrupt or reaching past the end of the file (truncation)."""
+    past_end = packet.pos is not None and packet.pos >= 0 and packet.pos + packet.size > file_size
+    return bool(packet.size) and (packet.is_corrupt or past_end)
 
 
 def _video_stream(container: Any) -> Any | None:
     """The first video stream that is not an attached picture (cover art)."""
-    for s in container.streams.video:
-        if not s.disposition & av.stream.Disposition.attached_pic:
-            return s
-    return None
+    pictures = [s for s in container.streams.video if not s.disposition & av.stream.Disposition.attached_pic]
+    return pictures[0] if pictures else None
 
 
 def _audio_stream(container: Any) -> Any | None:
@@ -175,7 +176,8 @@ def _audio_stream(container: Any) -> Any | None:
 
 
 def _seconds(stream: Any) -> float | None:
-    if stream.duration is None or stream.duration <= 0 or stream.time_base is None:
+    """Duration the header declares for ``stream``, if any."""
+    if not stream.duration or stream.duration <= 0 or stream.time_base is None:
         return None
     return float(stream.duration * stream.time_base)
 
@@ -183,16 +185,10 @@ def _seconds(stream: Any) -> float | None:
 def _info(path: str, container: Any) -> MediaInfo:
     v, a = _video_stream(container), _audio_stream(container)
     durations = [d for d in (_seconds(s) for s in (v, a) if s is not None) if d is not None]
-    if container.duration:
-        duration = container.duration / av.time_base
-    else:
-        duration = max(durations, default=0.0)
+    duration = container.duration / av.time_base if container.duration else max(durations, default=0.0)
     rate = (v.average_rate or v.guessed_rate) if v is not None else None
     return MediaInfo(
-        path=path,
-        duration=float(duration),
-        has_video=v is not None,
-        has_audio=a is not None,
+        path=path, duration=float(duration), has_video=v is not None, has_audio=a is not None,
         fps=float(rate) if rate else None,
         width=v.codec_context.width if v is not None else None,
         height=v.codec_context.height if v is not None else None,
@@ -201,43 +197,34 @@ def _info(path: str, container: Any) -> MediaInfo:
     )
 
 
-def _parse_size(size: int | tuple[int, int] | None) -> tuple[int, int] | None:
-    if size is None:
-        return None
-    hw = (size, size) if isinstance(size, int) else tuple(size)
-    if len(hw) != 2 or not all(isinstance(x, int) and x > 0 for x in hw):
-        raise ValueError(f"size must be a positive int or (H, W), got {size!r}")
-    return hw[0], hw[1]
-
-
 # ----------------------------------------------------------------------------- decoding
 
 
 class _VideoCollector:
-    """Decoded video frames -> RGB arrays, resampled by timestamp to a constant rate if asked.
+    """Decoded frames -> RGB arrays, resampled by timestamp to a constant rate if ``fps`` is set.
 
-    Output frame k (time k/fps after the first frame) is the latest source frame whose time is
-    <= k/fps + eps, eps = min(1 ms, 0.25/fps) absorbing container timestamp rounding. The number
-    of output frames is ceil(D * fps), D = the source extent (last time + last duration) or
+    Times are relative to the first frame. Output frame k is the latest source frame with time
+    <= k/fps + eps (eps = min(1 ms, 0.25/fps) absorbs container timestamp rounding), so variable
+    frame rate works; there are ceil(D * fps) output frames, D = last time + last duration, or
     ``max_seconds`` if shorter. Resizing uses swscale's BILINEAR filter (deterministic).
     """
 
+    kind = "video"
+
     def __init__(self, stream: Any, fps: float | None, size: tuple[int, int] | None,
                  max_seconds: float | None) -> None:
-        native = stream.average_rate or stream.guessed_rate or 25
-        self.native_period = 1.0 / float(native)
+        self.period = 1.0 / float(stream.average_rate or stream.guessed_rate or 25)
         self.fps, self.size, self.limit = fps, size, max_seconds
-        self.eps = min(1e-3, 0.25 / fps) if fps else 1e-6
+        self.eps = min(1e-3, 0.25 / fps) if fps else -1e-6  # native: keep t < max_seconds
         self.out: list[np.ndarray] = []
         self.t0: float | None = None
-        self.last_t: float | None = None
-        self.last_dur: float | None = None
+        self.last_t, self.last_dur = -math.inf, 0.0
         self.pending: Any = None
         self.pending_rgb: np.ndarray | None = None
         self.done = False
 
     def _rgb(self, frame: Any) -> np.ndarray:
-        h, w = self.size if self.size else (frame.height, frame.width)
+        h, w = self.size or (frame.height, frame.width)
         return frame.reformat(width=w, height=h, format="rgb24", interpolation="BILINEAR").to_ndarray()
 
     def _emit_pending(self) -> None:
@@ -246,19 +233,18 @@ class _VideoCollector:
         self.out.append(self.pending_rgb)
 
     def add(self, frame: Any) -> None:
-        if frame.pts is not None and frame.time_base is not None:
-            t = float(frame.pts * frame.time_base)
+        if frame.pts is None or frame.time_base is None:
+            t = self.last_t + self.period if self.out or self.pending else 0.0
         else:
-            t = (self.last_t + self.native_period) if self.last_t is not None else 0.0
-        if self.t0 is None:
-            self.t0 = t
-        t = max(t - self.t0, self.last_t if self.last_t is not None else 0.0)
-        if self.limit is not None and t >= self.limit - (1e-6 if self.fps is None else -self.eps):
+            t = float(frame.pts * frame.time_base)
+            self.t0 = t if self.t0 is None else self.t0
+            t = max(t - self.t0, self.last_t)  # never step back in time
+        if self.limit is not None and t >= self.limit + self.eps:
             self.done = True
             return
         if frame.duration and frame.time_base is not None:
             self.last_dur = float(frame.duration * frame.time_base)
-        elif self.last_t is not None and t > self.last_t:
+        elif t > self.last_t > -math.inf:
             self.last_dur = t - self.last_t
         self.last_t = t
         if self.fps is None:
@@ -269,14 +255,12 @@ class _VideoCollector:
         self.pending, self.pending_rgb = frame, None
 
     def extent(self) -> float:
-        """Seconds covered by the decoded frames (last time + last duration)."""
-        if self.last_t is None:
-            return 0.0
-        return self.last_t + (self.last_dur if self.last_dur else self.native_period)
+        """Seconds covered by the frames decoded so far."""
+        return max(0.0, self.last_t + (self.last_dur or self.period))
 
     def finish(self) -> np.ndarray:
         if self.fps is not None and self.pending is not None:
-            span = self.extent() if self.limit is None else min(self.extent(), self.limit)
+            span = min(self.extent(), self.limit or math.inf)
             count = max(1, math.ceil(span * self.fps - 1e-6))
             while len(self.out) < count:
                 self._emit_pending()
@@ -285,86 +269,71 @@ class _VideoCollector:
 
 
 class _AudioCollector:
-    """Decoded audio frames -> float32 [C, N] at the requested rate (mono = mean of channels)."""
+    """Decoded audio -> float32 [C, N] at ``sample_rate`` (libswresample); mono = channel mean.
+
+    The channels are averaged here rather than by swresample, whose stereo downmix is
+    0.707 * (L + R). Samples past the duration the header declares (AAC end padding) are dropped.
+    """
+
+    kind = "audio"
 
     def __init__(self, stream: Any, sample_rate: int | None, mono: bool,
                  max_seconds: float | None) -> None:
         self.rate = sample_rate or stream.codec_context.sample_rate
         self.mono = mono
         self.resampler = av.AudioResampler(format="fltp", rate=self.rate)
-        self.limit = round(max_seconds * self.rate) if max_seconds is not None else None
         declared = _seconds(stream)
-        self.declared = round(declared * self.rate) if declared is not None else None
+        self.keep = [round(s * self.rate) for s in (max_seconds, declared) if s is not None]
+        self.limit = self.keep[0] if max_seconds is not None else None
         self.chunks: list[np.ndarray] = []
         self.n = 0
         self.done = False
 
-    def add(self, frame: Any) -> None:
+    def add(self, frame: Any | None) -> None:
         for out in self.resampler.resample(frame):
-            self._append(out)
+            self.chunks.append(out.to_ndarray().reshape(out.layout.nb_channels, -1).astype(np.float32))
+            self.n += out.samples
+        self.done = self.limit is not None and self.n >= self.limit
 
-    def _append(self, frame: Any) -> None:
-        x = frame.to_ndarray().reshape(frame.layout.nb_channels, -1)
-        self.chunks.append(x.astype(np.float32, copy=False))
-        self.n += x.shape[1]
-        if self.limit is not None and self.n >= self.limit:
-            self.done = True
+    def extent(self) -> float:
+        return self.n / self.rate
 
     def finish(self) -> np.ndarray:
         if not self.done:
-            for out in self.resampler.resample(None):
-                self._append(out)
+            self.add(None)  # flush the resampler
         x = np.concatenate(self.chunks, axis=1) if self.chunks else np.zeros((1, 0), np.float32)
-        keep = min(n for n in (x.shape[1], self.limit, self.declared) if n is not None)
-        x = x[:, :keep]  # drop AAC end padding past the declared duration, and past max_seconds
+        x = x[:, : min([x.shape[1], *self.keep])]
         return x.mean(axis=0, keepdims=True, dtype=np.float32) if self.mono else x
 
 
-def _check_complete(path: str, container: Any, kind: str, stream: Any, extent: float,
-                    max_seconds: float | None) -> None:
-    declared = _seconds(stream)
-    if declared is None or not any(f in container.format.name for f in _HEADER_DURATION_FORMATS):
-        return
-    expected = declared if max_seconds is None else min(declared, max_seconds)
-    if extent < expected - _TRUNCATION_TOLERANCE_S:
-        raise CorruptMediaError(path, f"{kind} stream ends at {extent:.2f} s but the header "
-                                      f"declares {declared:.2f} s (truncated file?)")
-
-
-def decode_clip(path: PathLike, *, fps: float | None = None,
-                size: int | tuple[int, int] | None = None, sample_rate: int | None = None,
-                mono: bool = True, max_seconds: float | None = None, video: bool = True,
-                audio: bool = True, require_audio: bool = True) -> Clip:
-    """Decode video and audio of ``path`` in one open and one demux pass.
+def decode_clip(path: PathLike, *, fps: float | None = None, size: int | tuple[int, int] | None = None,
+                sample_rate: int | None = None, mono: bool = True, max_seconds: float | None = None,
+                video: bool = True, audio: bool = True, require_audio: bool = True) -> Clip:
+    """Decode the video and audio of ``path`` in one open and one demux pass.
 
     Args:
-        fps: resample video to this constant rate by timestamp (see :class:`_VideoCollector`;
-            handles variable frame rate); None keeps the native frames.
+        fps: resample video to this constant rate by timestamp (variable frame rate works, see
+            :class:`_VideoCollector`); None keeps the native frames.
         size: resize to ``(size, size)`` or ``(H, W)`` with swscale BILINEAR; None keeps native.
-        sample_rate: resample audio (libswresample); None keeps the native rate.
+        sample_rate: resample audio to this rate; None keeps the native rate.
         mono: average the channels (arithmetic mean) into one; else keep all channels.
         max_seconds: truncate both streams to this duration.
         video, audio: which streams to decode.
         require_audio: if False, a file without audio gives ``audio=None`` instead of raising.
-
-    Raises:
-        MediaError subclasses (see the module docstring); ValueError for invalid arguments.
     """
-    if fps is not None and not fps > 0:
-        raise ValueError(f"fps must be > 0, got {fps}")
+    if (fps is not None and not fps > 0) or (max_seconds is not None and not max_seconds > 0):
+        raise ValueError(f"fps and max_seconds must be > 0, got {fps}, {max_seconds}")
     if sample_rate is not None and not (isinstance(sample_rate, int) and sample_rate > 0):
         raise ValueError(f"sample_rate must be a positive int, got {sample_rate!r}")
-    if max_seconds is not None and not max_seconds > 0:
-        raise ValueError(f"max_seconds must be > 0, got {max_seconds}")
     if not (video or audio):
         raise ValueError("nothing to decode: video and audio are both False")
-    hw = _parse_size(size)
-    p = _check_readable(path)
+    hw = None if size is None else (size, size) if isinstance(size, int) else tuple(size)
+    if hw is not None and (len(hw) != 2 or not all(isinstance(x, int) and x > 0 for x in hw)):
+        raise ValueError(f"size must be a positive int or (H, W), got {size!r}")
+    p, container = _open_input(path)
     file_size = os.path.getsize(p)
-    with _reading(p), _open(p) as container:
+    with _reading(p), container:
         info = _info(p, container)
-        if not container.streams.video and not container.streams.audio:
-            raise CorruptMediaError(p, "no audio or video streams found")
         vs = _video_stream(container) if video else None
         if video and vs is None:
             raise NoVideoStreamError(p, "no video stream")
@@ -373,72 +342,58 @@ def decode_clip(path: PathLike, *, fps: float | None = None,
             raise NoAudioStreamError(p, "no audio stream")
         collectors: dict[int, _VideoCollector | _AudioCollector] = {}
         if vs is not None:
-            collectors[vs.index] = _VideoCollector(vs, fps, hw, max_seconds)
+            collectors[vs.index] = _VideoCollector(vs, fps, hw, max_seconds)  # type: ignore[arg-type]
         if as_ is not None:
             collectors[as_.index] = _AudioCollector(as_, sample_rate, mono, max_seconds)
-        streams = [s for s in (vs, as_) if s is not None]
-        for packet in container.demux(*streams):
-            collector = collectors[packet.stream_index]
-            if collector.done:
-                if all(c.done for c in collectors.values()):
-                    break
+        for packet in container.demux(*[s for s in (vs, as_) if s is not None]):
+            if all(c.done for c in collectors.values()):
+                break
+            collector = collectors.get(packet.stream_index)
+            if collector is None or collector.done:
                 continue
-            if packet.size and (packet.is_corrupt or (packet.pos is not None and packet.pos >= 0
-                                                      and packet.pos + packet.size > file_size)):
-                raise CorruptMediaError(p, f"{packet.stream.type} packet at byte {packet.pos} is "
-                                           "damaged or extends past the end of the file (truncated?)")
+            if _damaged(packet, file_size):
+                raise CorruptMediaError(p, f"{collector.kind} packet at byte {packet.pos} is damaged "
+                                           "or extends past the end of the file (truncated?)")
             for frame in packet.decode():
                 collector.add(frame)
                 if collector.done:
                     break
-        frames_t = audio_t = None
-        out_rate: int | None = None
-        if vs is not None:
-            vc = collectors[vs.index]
-            assert isinstance(vc, _VideoCollector)
-            rgb = vc.finish()
-            if rgb.shape[0] == 0:
-                raise CorruptMediaError(p, "video stream yields no frames")
-            if not vc.done:
-                _check_complete(p, container, "video", vs, vc.extent(), max_seconds)
-            frames_t = torch.from_numpy(rgb).permute(0, 3, 1, 2).contiguous()
-        if as_ is not None:
-            ac = collectors[as_.index]
-            assert isinstance(ac, _AudioCollector)
-            pcm = ac.finish()
-            if pcm.shape[1] == 0:
-                raise CorruptMediaError(p, "audio stream yields no samples")
-            if not ac.done:
-                _check_complete(p, container, "audio", as_, ac.n / ac.rate, max_seconds)
-            audio_t, out_rate = torch.from_numpy(np.ascontiguousarray(pcm)), ac.rate
-    out_fps = fps if fps is not None else info.fps
-    return Clip(frames=frames_t, fps=out_fps if frames_t is not None else None, audio=audio_t,
-                sample_rate=out_rate, info=info)
+        arrays: dict[str, np.ndarray] = {}
+        for stream, c in ((s, collectors[s.index]) for s in (vs, as_) if s is not None):
+            arrays[c.kind] = c.finish()
+            if arrays[c.kind].size == 0:
+                raise CorruptMediaError(p, f"{c.kind} stream yields nothing")
+            declared = _seconds(stream)
+            expected = min(declared or 0.0, max_seconds or math.inf)
+            if (not c.done and declared and any(f in container.format.name for f in _HEADER_DURATION_FORMATS)
+                    and c.extent() < expected - _TRUNCATION_TOLERANCE_S):
+                raise CorruptMediaError(p, f"{c.kind} stream ends at {c.extent():.2f} s but the header "
+                                           f"declares {declared:.2f} s (truncated file?)")
+    frames = torch.from_numpy(arrays["video"]).permute(0, 3, 1, 2).contiguous() if vs is not None else None
+    pcm = torch.from_numpy(np.ascontiguousarray(arrays["audio"])) if as_ is not None else None
+    return Clip(frames=frames, fps=(fps or info.fps) if frames is not None else None, audio=pcm,
+                sample_rate=collectors[as_.index].rate if as_ is not None else None, info=info)  # type: ignore[union-attr]
 
 
 def probe(path: PathLike) -> MediaInfo:
-    """Read the container header of ``path`` (no decoding)."""
-    p = _check_readable(path)
-    with _reading(p), _open(p) as container:
-        if not container.streams.video and not container.streams.audio:
-            raise CorruptMediaError(p, "no audio or video streams found")
+    """Read the container header of ``path`` (nothing decoded)."""
+    p, container = _open_input(path)
+    with _reading(p), container:
         return _info(p, container)
 
 
-def decode_video(path: PathLike, *, fps: float | None = None,
-                 size: int | tuple[int, int] | None = None,
+def decode_video(path: PathLike, *, fps: float | None = None, size: int | tuple[int, int] | None = None,
                  max_seconds: float | None = None) -> torch.Tensor:
     """Video frames of ``path`` as uint8 [T, 3, H, W] (see :func:`decode_clip`)."""
-    clip = decode_clip(path, fps=fps, size=size, max_seconds=max_seconds, audio=False)
-    assert clip.frames is not None
-    return clip.frames
+    frames = decode_clip(path, fps=fps, size=size, max_seconds=max_seconds, audio=False).frames
+    assert frames is not None
+    return frames
 
 
 def decode_audio(path: PathLike, *, sample_rate: int | None = None, mono: bool = True,
                  max_seconds: float | None = None) -> tuple[torch.Tensor, int]:
     """Audio of any file PyAV opens (.mp4, .wav, .flac, .m4a, ...) as (float32 [C, N], rate)."""
-    clip = decode_clip(path, sample_rate=sample_rate, mono=mono, max_seconds=max_seconds,
-                       video=False)
+    clip = decode_clip(path, sample_rate=sample_rate, mono=mono, max_seconds=max_seconds, video=False)
     assert clip.audio is not None and clip.sample_rate is not None
     return clip.audio, clip.sample_rate
 
@@ -450,7 +405,7 @@ read_audio = decode_audio
 
 
 def _frames_thwc(frames: ArrayLike) -> np.ndarray:
-    """[T,H,W,3] (numpy or torch) or [T,3,H,W] (torch) uint8 -> contiguous numpy [T,H,W,3]."""
+    """uint8 [T,H,W,3] (numpy or torch) or [T,3,H,W] (torch) -> contiguous numpy [T,H,W,3]."""
     if isinstance(frames, torch.Tensor):
         if frames.ndim == 4 and frames.shape[1] == 3 and frames.shape[3] != 3:
             frames = frames.permute(0, 2, 3, 1)
@@ -461,8 +416,10 @@ def _frames_thwc(frames: ArrayLike) -> np.ndarray:
     return np.ascontiguousarray(x)
 
 
-def _audio_cn(audio: ArrayLike) -> np.ndarray:
-    """[N] or [C,N] float -> float32 [C,N]."""
+def _audio_cn(audio: ArrayLike, sample_rate: int | None) -> np.ndarray:
+    """float [N] or [C,N] -> float32 [C,N]; also checks ``sample_rate``."""
+    if not (isinstance(sample_rate, int) and sample_rate > 0):
+        raise ValueError(f"sample_rate must be a positive int, got {sample_rate!r}")
     x = audio.detach().cpu().numpy() if isinstance(audio, torch.Tensor) else np.asarray(audio)
     x = x[None] if x.ndim == 1 else x
     if x.ndim != 2 or x.shape[0] == 0 or not np.issubdtype(x.dtype, np.floating):
@@ -470,36 +427,29 @@ def _audio_cn(audio: ArrayLike) -> np.ndarray:
     return np.ascontiguousarray(x, dtype=np.float32)
 
 
-def _layout(channels: int) -> Any:
-    return {1: "mono", 2: "stereo"}.get(channels) or av.AudioLayout(channels)
-
-
 def _open_mp4(path: str) -> Any:
     return av.open(path, "w", format="mp4", options={"fflags": "+bitexact"})
 
 
 def _encode_aac(container: Any, pcm: np.ndarray, sample_rate: int) -> list[Any]:
-    """Add an AAC stream to ``container`` and return its encoded packets."""
-    channels = pcm.shape[0]
-    stream = container.add_stream("aac", rate=sample_rate)
-    ctx = stream.codec_context
-    ctx.layout, ctx.format = _layout(channels), "fltp"
-    ctx.bit_rate = min(_AAC_BITRATE_PER_CHANNEL, 6 * sample_rate) * channels
-    ctx.thread_count = 1
+    """Add an AAC stream to ``container`` and return the packets encoding ``pcm`` [C, N]."""
+    layout = {1: "mono", 2: "stereo"}.get(pcm.shape[0]) or av.AudioLayout(pcm.shape[0])
+    ctx = container.add_stream("aac", rate=sample_rate).codec_context
+    ctx.layout, ctx.format, ctx.thread_count = layout, "fltp", 1
+    ctx.bit_rate = min(_AAC_BITRATE_PER_CHANNEL, 6 * sample_rate) * pcm.shape[0]
     ctx.flags |= av.codec.context.Flags.bitexact
-    ctx.options = {"aac_coder": "fast"}  # 2x faster than twoloop, no worse at these rates
+    ctx.options = {"aac_coder": "fast"}  # twice as fast as twoloop, as good at these rates
     packets: list[Any] = []
     for start in range(0, pcm.shape[1], _AAC_FRAME):
-        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(pcm[:, start:start + _AAC_FRAME]),
-                                           format="fltp", layout=_layout(channels))
+        chunk = np.ascontiguousarray(pcm[:, start:start + _AAC_FRAME])
+        frame = av.AudioFrame.from_ndarray(chunk, format="fltp", layout=layout)
         frame.sample_rate, frame.pts = sample_rate, start
-        packets += stream.encode(frame)
-    packets += stream.encode(None)
-    return packets
+        packets += ctx.encode(frame)
+    return packets + ctx.encode(None)
 
 
 def _mux_in_time_order(container: Any, packets: Sequence[Any]) -> None:
-    """Mux packets of several streams interleaved by decode time (deterministic order)."""
+    """Mux the packets of all streams interleaved by decode time (a deterministic order)."""
     def key(item: tuple[int, Any]) -> tuple[float, int, int]:
         i, p = item
         t = p.dts if p.dts is not None else p.pts
@@ -510,29 +460,25 @@ def _mux_in_time_order(container: Any, packets: Sequence[Any]) -> None:
 
 def write_clip(path: PathLike, frames: ArrayLike, fps: float, audio: ArrayLike | None = None,
                sample_rate: int | None = None, *, crf: int = 23) -> None:
-    """Write an .mp4 with H.264 video and optional AAC audio, atomically and byte-deterministically.
+    """Write an .mp4: H.264 video (libx264, ``crf``, preset veryfast) and optional AAC audio.
 
-    ``frames``: uint8 [T,H,W,3] (numpy or torch) or [T,3,H,W] (torch). Even width and height are
-    encoded as yuv420p; an odd width or height is encoded as yuv444p (High 4:4:4 profile) at the
-    exact size, since 4:2:0 cannot represent odd dimensions. ``audio``: float [N] or [C,N] in
-    [-1, 1] at ``sample_rate``. x264 runs with preset veryfast, one thread and mb-tree off.
+    ``frames``: uint8 [T,H,W,3] (numpy or torch) or [T,3,H,W] (torch). Even sizes are stored as
+    yuv420p; an odd width or height as yuv444p (High 4:4:4 profile) at the exact size, since 4:2:0
+    cannot represent it. ``audio``: float [N] or [C,N] in [-1, 1] at ``sample_rate``. The bytes are
+    a function of the inputs only (see the module docstring); the write is atomic.
     """
     video = _frames_thwc(frames)
-    pcm = _audio_cn(audio) if audio is not None else None
-    if pcm is not None and not (isinstance(sample_rate, int) and sample_rate > 0):
-        raise ValueError(f"sample_rate must be a positive int when audio is given, got {sample_rate!r}")
+    pcm = _audio_cn(audio, sample_rate) if audio is not None else None
     if not fps > 0:
         raise ValueError(f"fps must be > 0, got {fps}")
     _, height, width, _ = video.shape
-    rate = Fraction(fps).limit_denominator(1001 * 1000)
     with _atomic(path) as tmp, _open_mp4(tmp) as container:
-        stream = container.add_stream("libx264", rate=rate)
+        stream = container.add_stream("libx264", rate=Fraction(fps).limit_denominator(1_001_000))
         stream.width, stream.height = width, height
         stream.pix_fmt = "yuv420p" if width % 2 == 0 and height % 2 == 0 else "yuv444p"
         stream.codec_context.thread_count = 1
         stream.codec_context.flags |= av.codec.context.Flags.bitexact
-        stream.codec_context.options = {"crf": str(crf), "preset": "veryfast",
-                                        "x264-params": "mbtree=0:threads=1"}
+        stream.codec_context.options = {"crf": str(crf), **_X264_OPTIONS}
         packets: list[Any] = []
         for i, rgb in enumerate(video):
             frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
@@ -540,33 +486,29 @@ def write_clip(path: PathLike, frames: ArrayLike, fps: float, audio: ArrayLike |
             packets += stream.encode(frame)
         packets += stream.encode(None)
         if pcm is not None:
-            assert sample_rate is not None
-            packets += _encode_aac(container, pcm, sample_rate)
+            packets += _encode_aac(container, pcm, sample_rate)  # type: ignore[arg-type]
         _mux_in_time_order(container, packets)
 
 
 def mux_audio(video_path: PathLike, audio: ArrayLike, sample_rate: int, out_path: PathLike) -> None:
-    """Write ``out_path``: the video stream of ``video_path`` copied packet for packet (no
-    re-encoding) plus ``audio`` encoded as AAC, cut or zero-padded to the video duration.
-    Any audio stream of the input is dropped. ``out_path`` may equal ``video_path``."""
-    pcm = _audio_cn(audio)
-    if not (isinstance(sample_rate, int) and sample_rate > 0):
-        raise ValueError(f"sample_rate must be a positive int, got {sample_rate!r}")
-    src = _check_readable(video_path)
+    """Write ``out_path``: the video stream of ``video_path`` copied packet for packet (not
+    re-encoded) plus ``audio`` as AAC, cut or zero-padded to the video duration. Audio streams of
+    the input are dropped. ``out_path`` may be ``video_path``; the write is atomic."""
+    pcm = _audio_cn(audio, sample_rate)
+    src, inp = _open_input(video_path)
     file_size = os.path.getsize(src)
-    with _reading(src), _open(src) as inp:
+    with _reading(src), inp:
         vin = _video_stream(inp)
         if vin is None:
             raise NoVideoStreamError(src, "no video stream")
         packets = [p for p in inp.demux(vin) if p.size]
-        if not packets:
-            raise CorruptMediaError(src, "video stream has no packets")
-        if any(p.is_corrupt or (p.pos is not None and p.pos + p.size > file_size) for p in packets):
-            raise CorruptMediaError(src, "a video packet is damaged or truncated")
+        if not packets or any(_damaged(p, file_size) for p in packets):
+            raise CorruptMediaError(src, "video packets are missing, damaged or truncated")
         duration = _seconds(vin)
         if duration is None:
-            ends = [(p.pts + (p.duration or 0)) * p.time_base for p in packets if p.pts is not None]
-            duration = float(max(ends) - min(p.pts * p.time_base for p in packets if p.pts is not None))
+            timed = [p for p in packets if p.pts is not None]
+            duration = float(max((p.pts + (p.duration or 0)) * p.time_base for p in timed)
+                             - min(p.pts * p.time_base for p in timed))
         n = round(duration * sample_rate)
         fitted = np.zeros((pcm.shape[0], n), np.float32)
         fitted[:, : min(n, pcm.shape[1])] = pcm[:, :n]
@@ -578,21 +520,18 @@ def mux_audio(video_path: PathLike, audio: ArrayLike, sample_rate: int, out_path
             _mux_in_time_order(out, packets + _encode_aac(out, fitted, sample_rate))
 
 
-def write_audio(path: PathLike, audio: ArrayLike, sample_rate: int, *,
-                subtype: str = "PCM_16") -> None:
+def write_audio(path: PathLike, audio: ArrayLike, sample_rate: int, *, subtype: str = "PCM_16") -> None:
     """Write .wav or .flac with soundfile, atomically and deterministically.
 
     ``audio``: float [N] or [C,N]. ``subtype``: PCM_16 (default), PCM_24, or FLOAT (.wav only).
-    Integer subtypes clip to [-1, 1] (a warning is logged); float WAVs are written without the
-    PEAK chunk, whose timestamp would make the bytes differ between runs.
+    Integer subtypes clip to [-1, 1] (with a warning); float WAVs omit the PEAK chunk, whose
+    timestamp would make the bytes differ between runs.
     """
     p = os.fspath(path)
     fmt = _SF_FORMATS.get(os.path.splitext(p)[1].lower())
     if fmt is None:
         raise ValueError(f"write_audio writes .wav or .flac, not {p}")
-    if not (isinstance(sample_rate, int) and sample_rate > 0):
-        raise ValueError(f"sample_rate must be a positive int, got {sample_rate!r}")
-    x = _audio_cn(audio)
+    x = _audio_cn(audio, sample_rate)
     if subtype.startswith("PCM"):
         if np.abs(x).max(initial=0.0) > 1.0:
             log.warning("%s: clipping audio to [-1, 1] for %s", p, subtype)
@@ -603,7 +542,7 @@ def write_audio(path: PathLike, audio: ArrayLike, sample_rate: int, *,
                 if fmt == "WAV" and subtype in ("FLOAT", "DOUBLE"):
                     sf._snd.sf_command(f._file, _SFC_SET_ADD_PEAK_CHUNK, sf._ffi.NULL, 0)
                 f.write(x.T)
-        except (sf.LibsndfileError, RuntimeError, TypeError) as e:
+        except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as e:
             raise MediaError(p, f"cannot write audio: {e}") from e
 
 

@@ -26,6 +26,17 @@ class Entry:
     kind: str
     target: str  # "package.module:attr"; attr is a class or factory taking keyword options
     description: str = ""
+    trainer: str | None = None  # "package.module:attr" of a Trainable (None: not trainable)
+
+    @property
+    def trainable(self) -> bool:
+        return self.trainer is not None
+
+    def load_trainer(self) -> Any:
+        if self.trainer is None:
+            raise RegistryError(f"{self.name} is not trainable")
+        module_name, _, attr = self.trainer.partition(":")
+        return getattr(importlib.import_module(module_name), attr)()
 
     def load(self) -> Callable[..., Any]:
         module_name, _, attr = self.target.partition(":")
@@ -37,14 +48,14 @@ class Registry:
     def __init__(self) -> None:
         self._entries: dict[str, Entry] = {}
 
-    def register(self, name: str, kind: str, target: str, description: str = "") -> Entry:
+    def register(self, name: str, kind: str, target: str, description: str = "", trainer: str | None = None) -> Entry:
         if kind not in KINDS:
             raise ValueError(f"kind {kind!r} is not one of {KINDS}")
         if ":" not in target:
             raise ValueError(f"target {target!r} must look like 'package.module:attr'")
         if name in self._entries:
             raise RegistryError(f"{name!r} is already registered (as {self._entries[name].target})")
-        entry = Entry(name, kind, target, description)
+        entry = Entry(name, kind, target, description, trainer)
         self._entries[name] = entry
         return entry
 
@@ -72,7 +83,7 @@ class Registry:
         return name in self._entries
 
 
-BUILTIN: tuple[tuple[str, str, str, str], ...] = (
+BUILTIN: tuple[tuple[str, ...], ...] = (
     ("ground-truth", "generator", "v2abench.models.baselines:GroundTruth", "returns the reference audio (ceiling)"),
     ("silence", "generator", "v2abench.models.baselines:Silence", "all-zero audio (floor)"),
     ("noise", "generator", "v2abench.models.baselines:Noise", "white Gaussian noise, seeded per clip (floor)"),
@@ -80,5 +91,5 @@ BUILTIN: tuple[tuple[str, str, str, str], ...] = (
 )
 
 REGISTRY = Registry()
-for _name, _kind, _target, _desc in BUILTIN:
-    REGISTRY.register(_name, _kind, _target, _desc)
+for _row in BUILTIN:
+    REGISTRY.register(*_row)

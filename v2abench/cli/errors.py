@@ -14,8 +14,9 @@ from v2abench.interface import UnsupportedTaskError
 from v2abench.media import MediaError
 from v2abench.registry import RegistryError
 from v2abench.results import ResultSchemaError
+from v2abench.weights import WeightsHashError
 
-EXPECTED = (SplitNotPreparedError, UnknownSplitError, UnsupportedTaskError, MediaError, RegistryError, BoardError, ResultSchemaError, FileNotFoundError, KeyError, ValueError)
+EXPECTED = (SplitNotPreparedError, UnknownSplitError, UnsupportedTaskError, MediaError, RegistryError, BoardError, ResultSchemaError, WeightsHashError, FileNotFoundError, KeyError, ValueError)
 err_console = Console(stderr=True)
 
 

@@ -89,7 +89,7 @@ def _normalise(x: np.ndarray) -> np.ndarray:
 def impact(rng: np.random.Generator, material: str, radius: float, strength: float, pitch: float) -> np.ndarray:
     """Modal impact of ``material``; ``pitch`` is the object's f0 jitter factor."""
     m = MODES[material]
-    f0 = m.f0 * (10.0 / radius) * pitch
+    f0 = m.f0 * (10.0 / radius) ** 0.6 * pitch
     length = int(4.0 * max(m.decays) * SR)
     out = np.zeros(length)
     for k, (ratio, amp, decay) in enumerate(zip(m.ratios, m.amps, m.decays)):
@@ -124,12 +124,12 @@ def friction(rng: np.random.Generator, material: str, speed: np.ndarray) -> np.n
 
 
 def tone(rng: np.random.Generator, freq: float, seconds: float) -> np.ndarray:
-    """A beep: sine plus weak harmonics for ``seconds``, 2 ms attack and 15 ms release."""
+    """A beep: a soft square wave (odd harmonics) for ``seconds``, 2 ms attack, 15 ms release."""
     n, rel = int(seconds * SR), int(0.015 * SR)
     t = np.arange(n + rel) / SR
     env = attack(n + rel) * np.clip((n + rel - np.arange(n + rel)) / rel, 0.0, 1.0)
-    wave = np.sin(2 * math.pi * freq * t) + 0.2 * np.sin(4 * math.pi * freq * t) + 0.08 * np.sin(6 * math.pi * freq * t)
-    return wave * env / 1.2
+    wave = sum(np.sin(2 * math.pi * k * freq * t) / k for k in (1, 3, 5) if k * freq < 0.45 * SR)
+    return wave * env / 1.3
 
 
 def hum(rng: np.random.Generator, ev: Event, f_max: float) -> np.ndarray:
@@ -191,9 +191,9 @@ def object_events(obj: SceneObject, rng: np.random.Generator) -> list[tuple[int,
             n = int(ev.duration * SR)
             wave = friction(rng, obj.material, ev.strength * (1.0 - np.arange(n) / n))
         elif obj.action == "drip":
-            wave = bubble(rng, 900.0 * pitch * (10.0 / r) ** 0.5 * rng.uniform(0.95, 1.05)) * ev.strength
+            wave = bubble(rng, 650.0 * pitch * (10.0 / r) ** 0.6 * rng.uniform(0.95, 1.05)) * ev.strength
         elif obj.action == "blink":
-            wave = tone(rng, 880.0 * pitch * (10.0 / r) ** 0.5, ev.duration) * ev.strength
+            wave = tone(rng, 1000.0 * pitch * (10.0 / r) ** 0.3, ev.duration) * ev.strength
         elif obj.action == "spin":
             wave = hum(rng, ev, (195.0 if fast else 120.0) * pitch * (10.0 / r) ** 0.3) * ev.strength
         elif obj.action == "chirp":
