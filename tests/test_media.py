@@ -382,3 +382,24 @@ def test_mux_audio_copies_video_packets(clip_path: Path, tmp_path: Path) -> None
     audio, _ = media.decode_audio(inplace, mono=False)
     assert audio.shape == (2, 64_000)
     assert video_packets(inplace) == video_packets(clip_path)
+
+
+def test_decode_clip_opens_the_file_once(clip_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[str] = []
+    real_open = av.open
+
+    def counting_open(*args: object, **kwargs: object) -> object:
+        calls.append(str(args[0]))
+        return real_open(*args, **kwargs)
+
+    monkeypatch.setattr(av, "open", counting_open)  # the one module object every media submodule uses
+    media.decode_clip(clip_path, fps=10, size=64, sample_rate=8000)
+    assert calls == [str(clip_path)]
+
+
+def test_write_failure_is_a_media_error(tmp_path: Path) -> None:
+    target = tmp_path / "no" / "such" / "dir" / "x.mp4"
+    with pytest.raises(MediaError, match="x.mp4"):
+        media.write_clip(target, smooth_frames(5, 16, 16), 25)
+    with pytest.raises(MediaError, match="x.flac"):
+        media.write_audio(target.with_suffix(".flac"), sine(440, seconds=0.1), SR)
