@@ -5,7 +5,9 @@ softmax over the class logits, :math:`\mathrm{KL}(p_{ref} \Vert p_{gen}) = \sum_
 (\log p_{ref,c} - \log p_{gen,c})`, summed over classes and averaged over pairs. Variant ``gen_ref``
 is :math:`\mathrm{KL}(p_{gen} \Vert p_{ref})` (stable-audio-metrics).
 
-IS: generated clips only; shuffled with seed 2020; float64 softmax; 10 contiguous splits; per split
+IS: generated clips only; shuffled by ``numpy.random.RandomState(2020).permutation`` (the
+torch-fidelity rule av-benchmark uses); float64 softmax; 10 contiguous splits, split i being rows
+``i*N//10 .. (i+1)*N//10``; per split
 :math:`\exp(\mathbb{E}_x \mathrm{KL}(p(y|x) \Vert p(y)))`; mean and standard deviation over splits.
 """
 
@@ -40,12 +42,14 @@ def kl_divergence(gen_logits: np.ndarray | torch.Tensor, ref_logits: np.ndarray 
 def inception_score(logits: np.ndarray | torch.Tensor, splits: int = IS_SPLITS, seed: int = IS_SEED) -> tuple[float, float]:
     """(mean, std) of the Inception score of generated clips' logits ``[N, C]``."""
     x = _f64(logits)
-    gen = torch.Generator().manual_seed(seed)
-    x = x[torch.randperm(x.shape[0], generator=gen)]
+    n = x.shape[0]
+    x = x[torch.from_numpy(np.random.RandomState(seed).permutation(n))]
     prob = torch.softmax(x, dim=-1)
     log_prob = torch.log_softmax(x, dim=-1)
     scores = []
-    for chunk_p, chunk_lp in zip(prob.chunk(splits), log_prob.chunk(splits)):
+    for i in range(splits):
+        lo, hi = i * n // splits, (i + 1) * n // splits
+        chunk_p, chunk_lp = prob[lo:hi], log_prob[lo:hi]
         marginal = chunk_p.mean(0, keepdim=True)
         kl = (chunk_p * (chunk_lp - torch.log(marginal))).sum(-1).mean()
         scores.append(float(torch.exp(kl)))
