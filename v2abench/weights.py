@@ -18,11 +18,12 @@ import logging
 import shutil
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
 from pathlib import Path
 
 from v2abench import paths
 from v2abench.atomic import atomic_path, write_json
+from v2abench.metrics.backbones.specs import BACKBONE_WEIGHTS
+from v2abench.weights_spec import WeightsSpec
 
 log = logging.getLogger(__name__)
 
@@ -35,25 +36,6 @@ class WeightsHashError(ValueError):
     pass
 
 
-@dataclass(frozen=True)
-class WeightsSpec:
-    name: str
-    filename: str
-    url: str
-    expected: str  # full sha256, a publisher's hash prefix, or "" (unpinned)
-    licence: str
-    size: int | None = None
-    description: str = ""
-
-    @property
-    def path(self) -> Path:
-        return paths.weights_dir() / self.name / self.filename
-
-    @property
-    def pinned(self) -> bool:
-        return bool(self.expected)
-
-
 WEIGHTS: dict[str, WeightsSpec] = {
     spec.name: spec
     for spec in (
@@ -62,6 +44,7 @@ WEIGHTS: dict[str, WeightsSpec] = {
         WeightsSpec("dac-24khz", "weights_24khz.pth", "https://github.com/descriptinc/descript-audio-codec/releases/download/0.0.4/weights_24khz.pth", "", "MIT", description="DAC 24 kHz"),
         WeightsSpec("dac-44khz", "weights_44khz.pth", "https://github.com/descriptinc/descript-audio-codec/releases/download/0.0.1/weights.pth", "", "MIT", description="DAC 44.1 kHz"),
         WeightsSpec("audiogen-encodec-16khz", "compression_state_dict.bin", "https://huggingface.co/facebook/audiogen-medium/resolve/main/compression_state_dict.bin", "", "CC-BY-NC-4.0", description="AudioGen's 16 kHz EnCodec (4 x 2048, 50 Hz), used by FoleyGen and VATT"),
+        *BACKBONE_WEIGHTS,
     )
 }
 
