@@ -17,20 +17,68 @@ in the order a clip is made::
 >>> manifest = generate_world("data/synthfoley-tiny", scale="tiny")   # doctest: +SKIP
 """
 
-from .generate import generate_world, ground_truth_sha256, load_manifest, write_clip_files
-from .render import ObjectTrack
-from .scene import Scene, SceneObject, sample_scene
-from .spec import (
-    ALL_LABELS, AMBIENCES, CLASS_NAMES, CLASSES, DURATION, FPS, NUM_FRAMES, NUM_SAMPLES, PREFIX_SECONDS,
-    SAMPLE_RATE, SCALES, SIZE, SPLITS, STYLE_SECONDS, TASK_SPLITS, WORLD_NAME, WORLD_VERSION, SoundClass,
-    clip_id, split_id,
+from .generate import (
+    generate_world,
+    ground_truth_sha256,
+    load_manifest,
+    write_clip_files,
 )
-from .world import RenderedClip, SynthFoleyWorld, render_clip
+from .render import ObjectTrack
+from .scene import Scene, SceneObject
+from .spec import (
+    ALL_LABELS,
+    AMBIENCES,
+    CLASS_NAMES,
+    CLASSES,
+    DURATION,
+    FPS,
+    NUM_FRAMES,
+    NUM_SAMPLES,
+    PREFIX_SECONDS,
+    SAMPLE_RATE,
+    SCALES,
+    SIZE,
+    SPLITS,
+    STYLE_SECONDS,
+    TASK_SPLITS,
+    WORLD_NAME,
+    WORLD_VERSION,
+    SoundClass,
+    clip_id,
+    split_id,
+)
+from .world import RenderedClip, SynthFoleyWorld, clip_scene, render_clip
 
 __all__ = [
-    "ALL_LABELS", "AMBIENCES", "CLASSES", "CLASS_NAMES", "DURATION", "FPS", "NUM_FRAMES", "NUM_SAMPLES",
-    "PREFIX_SECONDS", "SAMPLE_RATE", "SCALES", "SIZE", "SPLITS", "STYLE_SECONDS", "TASK_SPLITS", "WORLD_NAME",
-    "WORLD_VERSION", "ObjectTrack", "RenderedClip", "Scene", "SceneObject", "SoundClass", "SynthFoleyWorld",
-    "clip_id", "generate_world", "ground_truth_sha256", "load_manifest", "render_clip", "sample_scene",
-    "split_id", "write_clip_files",
+    "ALL_LABELS",
+    "AMBIENCES",
+    "CLASSES",
+    "CLASS_NAMES",
+    "DURATION",
+    "FPS",
+    "NUM_FRAMES",
+    "NUM_SAMPLES",
+    "PREFIX_SECONDS",
+    "SAMPLE_RATE",
+    "SCALES",
+    "SIZE",
+    "SPLITS",
+    "STYLE_SECONDS",
+    "TASK_SPLITS",
+    "WORLD_NAME",
+    "WORLD_VERSION",
+    "ObjectTrack",
+    "RenderedClip",
+    "Scene",
+    "SceneObject",
+    "SoundClass",
+    "SynthFoleyWorld",
+    "clip_id",
+    "clip_scene",
+    "generate_world",
+    "ground_truth_sha256",
+    "load_manifest",
+    "render_clip",
+    "split_id",
+    "write_clip_files",
 ]

@@ -10,7 +10,8 @@ Layout of ``root``::
 
 Reuse: an existing manifest of the same world version and seed (any scale: clips do not depend on
 it) vouches for its rows; a row is kept when every file it names exists with the recorded sha256,
-and only the other clips are rendered again. If nothing needs writing, nothing is touched.
+and only the other clips are rendered again. If nothing needs writing, nothing is touched. (The world version names the
+generator: a change to what any clip holds must bump ``WORLD_VERSION``, or stale rows are reused.)
 
 ``ground_truth_sha256`` hashes the rows without their ``sha256`` field, each serialised as compact
 JSON with sorted keys, joined by newlines (as :func:`v2abench.data.splits.ground_truth_sha256`):
@@ -29,9 +30,25 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
-from .spec import FPS, SAMPLE_RATE, SCALES, SPLITS, WORLD_NAME, WORLD_VERSION, check_scale, clip_id
+from .spec import (
+    FPS,
+    SAMPLE_RATE,
+    SCALES,
+    SPLITS,
+    WORLD_NAME,
+    WORLD_VERSION,
+    check_scale,
+    clip_id,
+)
 from .world import SynthFoleyWorld, render_clip
 
 log = logging.getLogger(__name__)
@@ -83,7 +100,11 @@ def _write_if_changed(path: Path, text: str) -> bool:
 
 def write_clip_files(seed: int, split: str, index: int, root: str | os.PathLike[str]) -> dict[str, Any]:
     """Render clip ``index`` of ``split``, write its files under ``root``; return its full row."""
-    from v2abench.media import sha256_file, write_audio, write_clip  # heavy (torch): import lazily
+    from v2abench.media import (  # heavy (torch): import lazily
+        sha256_file,
+        write_audio,
+        write_clip,
+    )
 
     clip = render_clip(seed, split, index)
     base = Path(root)
@@ -151,7 +172,8 @@ def generate_world(
     Clips whose files are already present with the recorded sha256 are kept; the others are
     rendered in a pool of ``workers`` processes (default ``os.cpu_count()``) with a progress bar.
     ``manifest.jsonl`` and ``world.json`` are written atomically, and only when they change.
-    Returns the manifest path.
+    Returns the manifest path. Workers are spawned, so a script calling this with ``workers > 1``
+    must do so under ``if __name__ == "__main__":``.
     """
     check_scale(scale)
     root = Path(root)

@@ -1,4 +1,4 @@
-"""Trajectories and event times of SynthFoley objects.
+r"""Trajectories and event times of SynthFoley objects.
 
 Every event happens on the frame grid (``onset = k / FPS``), so the frame that shows the event
 (the contact frame, the flash frame, the mouth-open frame, the first moving frame) is exactly
@@ -76,12 +76,25 @@ def snap(t: float) -> float:
 
 def frames(t: float, minimum: int = 1) -> int:
     """Number of whole frames in ``t`` seconds (at least ``minimum``)."""
-    return max(minimum, int(round(t * FPS)))
+    return max(minimum, round(t * FPS))
+
+
+def free_frame(free: np.ndarray | None, k: int) -> int:
+    """The first frame ``>= k`` where an event may happen (``free[k]``), or NUM_FRAMES if none.
+
+    ``free`` (bool per frame, None = everywhere) keeps a second object's events away from the
+    first object's, so that onsets stay MIN_EVENT_GAP apart.
+    """
+    if free is None:
+        return k
+    while k < NUM_FRAMES and not free[k]:
+        k += 1
+    return k
 
 
 def bounce_motion(
     rng: np.random.Generator, *, x_range: tuple[float, float], ground: float, half_width: float,
-    height: float, scale: float, fast: bool, material: str,
+    height: float, scale: float, fast: bool, material: str, free: np.ndarray | None = None,
 ) -> Motion:
     """Gravity with restitution: drop from rest, bounce with shrinking flights, rest, get kicked up.
 
@@ -97,8 +110,8 @@ def bounce_motion(
     height_at = np.zeros(NUM_FRAMES)
     flying = np.zeros(NUM_FRAMES, dtype=bool)
     events: list[Event] = []
-    start = frames(rng.uniform(0.04, 0.5))
     n_fall = max(2, n0 // 2)
+    start = free_frame(free, frames(rng.uniform(0.04, 0.5)) + n_fall) - n_fall
     drop = g * (n_fall / FPS) ** 2 / 2.0
     height_at[:start] = drop
     k = start
@@ -110,12 +123,12 @@ def bounce_motion(
     arrival = n_fall * 2  # a fall of n frames hits like a flight of 2n frames
     n = n0
     while k < NUM_FRAMES:
-        events.append(Event(k / FPS, min(1.0, arrival / n0) ** 0.9, 0.0))
+        events.append(Event(k / FPS, min(1.0, arrival / n0) ** 0.9 * rng.uniform(0.9, 1.0), 0.0))
         n = frames(n / FPS * e, 1)
         if n / FPS < MIN_FLIGHT:  # settle, rest, then a kick starts a full flight
             rest = frames(rng.uniform(0.16, 0.4), 2)
-            k += rest
-            n = n0
+            n = frames(n0 / FPS * rng.uniform(0.8, 1.0), 4)
+            k = free_frame(free, k + rest + n) - n
             if k >= NUM_FRAMES:
                 break
         for j in range(n + 1):
@@ -141,6 +154,7 @@ def _next_gap(events: list[Event], i: int) -> float:
 
 def drip_motion(
     rng: np.random.Generator, *, x: float, ground: float, tap_y: float, drop_height: float, fast: bool,
+    free: np.ndarray | None = None,
 ) -> Motion:
     """Drops leave a tap and fall freely into a puddle; each arrival is an event.
 
@@ -151,7 +165,7 @@ def drip_motion(
     n_fall = frames(math.sqrt(2.0 * fall / rng.uniform(2600.0, 3400.0)), 3)
     times: list[int] = []
     k = frames(rng.uniform(0.16, 0.6))
-    while k < NUM_FRAMES:
+    while (k := free_frame(free, k)) < NUM_FRAMES:
         times.append(k)
         k += frames(rng.uniform(0.2, 0.36) if fast else rng.uniform(0.5, 0.9), 3)
     drops = np.full((NUM_FRAMES, len(times)), np.nan)
@@ -172,7 +186,7 @@ def drip_motion(
 
 def slide_motion(
     rng: np.random.Generator, *, x_range: tuple[float, float], ground: float, half_width: float,
-    scale: float, fast: bool,
+    scale: float, fast: bool, free: np.ndarray | None = None,
 ) -> Motion:
     """Strokes: pushed to full speed at the event, uniform deceleration to rest, pause, repeat.
 
@@ -184,7 +198,7 @@ def slide_motion(
     speed = np.zeros(NUM_FRAMES)
     events: list[Event] = []
     k = frames(rng.uniform(0.08, 0.5))
-    while k < NUM_FRAMES - 6:
+    while (k := free_frame(free, k)) < NUM_FRAMES - 6:
         n = frames(rng.uniform(0.36, 0.6) if fast else rng.uniform(0.6, 1.0), 6)
         dur = n / FPS
         v0 = rng.uniform(95.0, 140.0) if fast else rng.uniform(40.0, 70.0)
@@ -204,12 +218,14 @@ def slide_motion(
     return Motion(events, x, np.full(NUM_FRAMES, ground), {"speed": speed})
 
 
-def blink_motion(rng: np.random.Generator, *, x: float, ground: float, fast: bool) -> Motion:
+def blink_motion(
+    rng: np.random.Generator, *, x: float, ground: float, fast: bool, free: np.ndarray | None = None,
+) -> Motion:
     """A lamp flashes: lit for a few frames, dark for a few; each flash is an event."""
     lit = np.zeros(NUM_FRAMES)
     events: list[Event] = []
     k = frames(rng.uniform(0.1, 0.6))
-    while k < NUM_FRAMES - 1:
+    while (k := free_frame(free, k)) < NUM_FRAMES - 1:
         on = frames(rng.uniform(0.08, 0.16) if fast else rng.uniform(0.24, 0.48), 2)
         off = frames(rng.uniform(0.12, 0.24) if fast else rng.uniform(0.28, 0.6), 2)
         lit[k:k + on] = 1.0
@@ -230,11 +246,13 @@ def spin_speed(events: list[Event], t: np.ndarray) -> np.ndarray:
     return omega
 
 
-def spin_motion(rng: np.random.Generator, *, x: float, ground: float, fast: bool) -> Motion:
+def spin_motion(
+    rng: np.random.Generator, *, x: float, ground: float, fast: bool, free: np.ndarray | None = None,
+) -> Motion:
     """A fan is switched on (event), spins up, is switched off, spins down; maybe once more."""
     events: list[Event] = []
     k = frames(rng.uniform(0.1, 0.9))
-    while k < NUM_FRAMES - 8:
+    while (k := free_frame(free, k)) < NUM_FRAMES - 8:
         on = min(frames(rng.uniform(1.0, 1.8), 8), NUM_FRAMES - k)
         events.append(Event(k / FPS, float(rng.uniform(0.8, 1.0)), on / FPS))
         k += on + frames(rng.uniform(0.5, 0.9), 12)
@@ -244,18 +262,20 @@ def spin_motion(rng: np.random.Generator, *, x: float, ground: float, fast: bool
     angle += rng.uniform(0.0, 2.0 * math.pi)
     on_state = np.zeros(NUM_FRAMES)
     for ev in events:
-        k0 = int(round(ev.time * FPS))
-        on_state[k0:k0 + int(round(ev.duration * FPS))] = 1.0
+        k0 = round(ev.time * FPS)
+        on_state[k0:k0 + round(ev.duration * FPS)] = 1.0
     return Motion(events, np.full(NUM_FRAMES, x), np.full(NUM_FRAMES, ground),
                   {"angle": angle, "on": on_state, "omega": omega}, {"revs_per_s": revs_per_s})
 
 
-def creature_motion(rng: np.random.Generator, *, x: float, ground: float, fast: bool, croak: bool) -> Motion:
+def creature_motion(
+    rng: np.random.Generator, *, x: float, ground: float, fast: bool, croak: bool, free: np.ndarray | None = None,
+) -> Motion:
     """A creature opens its mouth (event) and closes it over the call; ``state["open"]`` in [0, 1]."""
     mouth = np.zeros(NUM_FRAMES)
     events: list[Event] = []
     k = frames(rng.uniform(0.1, 0.6))
-    while k < NUM_FRAMES - 2:
+    while (k := free_frame(free, k)) < NUM_FRAMES - 2:
         dur = rng.uniform(0.16, 0.28) if croak else rng.uniform(0.06, 0.12)
         n_open = frames(dur + 0.04, 2)
         if croak:

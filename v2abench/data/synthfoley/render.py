@@ -40,8 +40,8 @@ class Canvas:
     def grid(self, x0: float, y0: float, x1: float, y1: float) -> tuple[slice, slice, np.ndarray, np.ndarray] | None:
         """Slices and coordinate arrays (``Y`` column, ``X`` row) of the pixels touching a box."""
         h, w = self.image.shape[:2]
-        ix0, iy0 = max(0, int(math.floor(x0)) - 1), max(0, int(math.floor(y0)) - 1)
-        ix1, iy1 = min(w, int(math.ceil(x1)) + 2), min(h, int(math.ceil(y1)) + 2)
+        ix0, iy0 = max(0, math.floor(x0) - 1), max(0, math.floor(y0) - 1)
+        ix1, iy1 = min(w, math.ceil(x1) + 2), min(h, math.ceil(y1) + 2)
         if ix0 >= ix1 or iy0 >= iy1:
             return None
         ys = np.arange(iy0, iy1, dtype=np.float32)[:, None]

@@ -5,31 +5,47 @@ A scene is everything a clip needs before a pixel or a sample exists::
     Scene
     ├── background    wall/floor colours, horizon, texture
     ├── objects[0]    the main object: class CLASSES[index % 12] (test-tc/-ac: the 7 swappable classes)
-    ├── objects[1]?   with probability SECOND_OBJECT_P (plain splits and test-fe): another class,
-    │                 resampled until its onsets are MIN_EVENT_GAP away from the main object's
+    ├── objects[1]?   with probability SECOND_OBJECT_P (plain splits and test-fe): another class (at most
+    │                 one of the two moves), its events on frames MIN_EVENT_GAP away from the main
+    │                 object's (see :func:`.motion.free_frame`)
     ├── ambience?     with probability AMBIENCE_P: rain, hum or rumble, off screen, lower level
     └── task extras   test-tc/-ac: ``alt_material`` (another material for the same action);
                       test-ac: ``style`` (an object of that material with its own events)
 
-Each part draws from its own generator (``stable_rng(seed, split, index, part)``), so adding a part
-never shifts the randomness of another.
+Candidates are scored (the world scores the audibility of every onset, see
+:func:`.world.clip_scene`): the main object is redrawn until it scores well enough (else the best
+draw is kept), and a second object is dropped if none of its draws does. Each part draws from its
+own generator (``stable_rng(seed, split, index, part)``), so adding a part never shifts another.
 """
 
 from __future__ import annotations
 
 import colorsys
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from . import motion as mo
 from .spec import (
-    AMBIENCES, CLASSES, MIN_EVENT_GAP, SIZE, SWAPPABLE_MATERIALS, SoundClass, check_split, main_class, stable_rng,
+    AMBIENCES,
+    CLASSES,
+    FPS,
+    MIN_EVENT_GAP,
+    NUM_FRAMES,
+    SIZE,
+    SWAPPABLE_MATERIALS,
+    SoundClass,
+    check_split,
+    class_for,
+    main_class,
+    stable_rng,
 )
 
-SECOND_OBJECT_P = 0.3
+SECOND_OBJECT_P = 0.35
 AMBIENCE_P = 0.35
 SECOND_OBJECT_TRIES = 8
+MAIN_OBJECT_TRIES = 4
 
 COLOURS: dict[str, tuple[int, int, int]] = {
     "red": (222, 52, 48), "orange": (242, 140, 32), "yellow": (236, 214, 52), "green": (62, 182, 76),
@@ -126,8 +142,10 @@ def _ground(rng: np.random.Generator, distance: str, horizon: int) -> float:
 
 def sample_object(
     rng: np.random.Generator, cls: SoundClass, slot: tuple[float, float], horizon: int,
+    free: np.ndarray | None = None,
 ) -> SceneObject:
-    """Sample one object of class ``cls`` whose motion stays inside the columns ``slot``."""
+    """Sample one object of class ``cls`` whose motion stays inside the columns ``slot``; its
+    events start only on ``free`` frames where the action allows (see :func:`.motion.free_frame`)."""
     colour = str(rng.choice(list(COLOURS)))
     size = str(rng.choice(list(SIZES)))
     distance = "near" if rng.uniform() < 0.65 else "far"
@@ -144,19 +162,21 @@ def sample_object(
         "drip": "drop", "blink": "lamp", "spin": "fan", "chirp": "bird", "croak": "frog"}[action]
     if action == "bounce":
         m = mo.bounce_motion(motion_rng, x_range=slot, ground=ground, half_width=r, height=2 * r, scale=scale,
-                             fast=fast, material=cls.material)
+                             fast=fast, material=cls.material, free=free)
     elif action == "slide":
-        m = mo.slide_motion(motion_rng, x_range=slot, ground=ground, half_width=r, scale=scale, fast=fast)
+        m = mo.slide_motion(motion_rng, x_range=slot, ground=ground, half_width=r, scale=scale, fast=fast,
+                           free=free)
     elif action == "drip":
         colour = "blue"
         m = mo.drip_motion(motion_rng, x=centre, ground=ground, tap_y=float(rng.integers(8, 15)),
-                           drop_height=1.6 * max(2.5, 0.45 * r), fast=fast)
+                           drop_height=1.6 * max(2.5, 0.45 * r), fast=fast, free=free)
     elif action == "blink":
-        m = mo.blink_motion(motion_rng, x=centre, ground=ground, fast=fast)
+        m = mo.blink_motion(motion_rng, x=centre, ground=ground, fast=fast, free=free)
     elif action == "spin":
-        m = mo.spin_motion(motion_rng, x=centre, ground=ground, fast=fast)
+        m = mo.spin_motion(motion_rng, x=centre, ground=ground, fast=fast, free=free)
     elif action in ("chirp", "croak"):
-        m = mo.creature_motion(motion_rng, x=centre, ground=ground, fast=fast, croak=action == "croak")
+        m = mo.creature_motion(motion_rng, x=centre, ground=ground, fast=fast, croak=action == "croak",
+                               free=free)
     else:  # pragma: no cover - CLASSES only holds the actions above
         raise ValueError(f"unknown action {action!r}")
     return SceneObject(cls, shape, colour, COLOURS[colour], size, distance, speed, loudness, ground, m)
@@ -168,8 +188,36 @@ def _min_gap(a: list[float], b: list[float]) -> float:
     return float(np.min(np.abs(np.subtract.outer(np.asarray(a), np.asarray(b)))))
 
 
-def sample_scene(seed: int, split: str, index: int) -> Scene:
-    """The scene of clip ``index`` of ``split`` in the world of ``seed`` (pure; see module doc)."""
+def reference_objects(scene: Scene) -> list[SceneObject] | None:
+    """Objects whose sound is the task target of a test-tc / test-ac clip (None elsewhere).
+
+    test-tc: the main object made of ``alt_material``; test-ac: the main object made of the style
+    object's material and size. Timing (the motion) is always the seen object's.
+    """
+    if scene.alt_material is None:
+        return None
+    main = scene.objects[0]
+    if scene.style is not None:
+        swapped = replace(main, cls=scene.style.cls, size=scene.style.size)
+    else:
+        swapped = replace(main, cls=class_for(main.action, scene.alt_material))
+    return [swapped, *scene.objects[1:]]
+
+
+SceneScore = Callable[[Scene], float]
+"""Scores a candidate scene (higher is better); candidates scoring ``>= accept_at`` are taken."""
+
+
+def sample_scene(
+    seed: int, split: str, index: int, *, score: SceneScore | None = None, accept_at: float = 0.0,
+) -> Scene:
+    """The scene of clip ``index`` of ``split`` in the world of ``seed`` (pure; see module doc).
+
+    With ``score``, the main object is drawn up to MAIN_OBJECT_TRIES times and the first candidate
+    scoring ``>= accept_at`` is kept (else the best one); a second object is kept only if its
+    onsets are MIN_EVENT_GAP away from the main object's and the pair scores ``>= accept_at``
+    (up to SECOND_OBJECT_TRIES candidates). The world scores audibility of every onset.
+    """
     check_split(split)
     if index < 0:
         raise ValueError(f"clip index must be >= 0, got {index}")
@@ -194,24 +242,43 @@ def sample_scene(seed: int, split: str, index: int) -> Scene:
             slots = [(6.0, 6.0 + width), (10.0 + width, 106.0)]
         else:
             slots = [(106.0 - width, 106.0), (6.0, 102.0 - width)]
-    objects = [sample_object(stable_rng(seed, split, index, "object0"), main, slots[0], background.horizon)]
-    if second is not None:
-        for attempt in range(SECOND_OBJECT_TRIES):
-            candidate = sample_object(stable_rng(seed, split, index, "object1", attempt), second, slots[1],
-                                      background.horizon)
-            if _min_gap(objects[0].motion.onsets, candidate.motion.onsets) >= MIN_EVENT_GAP - 1e-9:
-                objects.append(candidate)
-                break
 
-    scene = Scene(seed, split, index, background, objects, ambience, ambience_level)
-    if split in ("test-tc", "test-ac"):
+    alt_material: str | None = None
+    style: SceneObject | None = None
+    if not plain:
         task_rng = stable_rng(seed, split, index, "task")
         choices = [m for m in SWAPPABLE_MATERIALS[main.action] if m != main.material]
-        scene.alt_material = choices[int(task_rng.integers(len(choices)))]
+        alt_material = choices[int(task_rng.integers(len(choices)))]
         if split == "test-ac":
-            style_cls = next(c for c in CLASSES if c.action == main.action and c.material == scene.alt_material)
-            style = sample_object(stable_rng(seed, split, index, "style"), style_cls, (8.0, float(SIZE - 8)),
-                                  background.horizon)
+            style = sample_object(stable_rng(seed, split, index, "style"), class_for(main.action, alt_material),
+                                  (8.0, float(SIZE - 8)), background.horizon)
             style.distance, style.ground = "near", 100.0
-            scene.style = style
+
+    def build(objects: list[SceneObject]) -> Scene:
+        return Scene(seed, split, index, background, objects, ambience, ambience_level, alt_material, style)
+
+    best: tuple[float, Scene] | None = None
+    for attempt in range(MAIN_OBJECT_TRIES if score is not None else 1):
+        parts: tuple[object, ...] = ("object0",) if attempt == 0 else ("object0", attempt)
+        scene = build([sample_object(stable_rng(seed, split, index, *parts), main, slots[0], background.horizon)])
+        value = score(scene) if score is not None else 0.0
+        if best is None or value > best[0]:
+            best = (value, scene)
+        if value >= accept_at:
+            break
+    assert best is not None
+    scene = best[1]
+    if second is not None:
+        taken = np.round(np.asarray(scene.objects[0].motion.onsets) * FPS).astype(int)
+        gap = int(np.ceil(MIN_EVENT_GAP * FPS - 1e-9))
+        free = np.abs(np.arange(NUM_FRAMES)[:, None] - taken[None, :]).min(axis=1, initial=NUM_FRAMES) >= gap
+        for attempt in range(SECOND_OBJECT_TRIES):
+            candidate = sample_object(stable_rng(seed, split, index, "object1", attempt), second, slots[1],
+                                      background.horizon, free)
+            if _min_gap(scene.objects[0].motion.onsets, candidate.motion.onsets) < MIN_EVENT_GAP - 1e-9:
+                continue
+            pair = build([scene.objects[0], candidate])
+            if score is None or score(pair) >= accept_at:
+                scene = pair
+                break
     return scene

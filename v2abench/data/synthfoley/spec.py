@@ -29,8 +29,8 @@ SIZE = 112
 """Frame height and width in pixels."""
 SAMPLE_RATE = 16_000
 """Audio sample rate (mono)."""
-NUM_FRAMES = int(round(DURATION * FPS))
-NUM_SAMPLES = int(round(DURATION * SAMPLE_RATE))
+NUM_FRAMES = round(DURATION * FPS)
+NUM_SAMPLES = round(DURATION * SAMPLE_RATE)
 
 PREFIX_SECONDS = 1.5
 """test-fe: seconds of true audio given to the model; the reference is the rest of the track."""

@@ -2,7 +2,7 @@
 
 ``render_clip`` is pure and in memory; :mod:`.generate` writes what it returns to disk::
 
-    sample_scene(seed, split, index) ─┬─ render_frames ──> frames  uint8  [T, 112, 112, 3]
+    clip_scene(seed, split, index) ───┬─ render_frames ──> frames  uint8  [T, 112, 112, 3]
                                       ├─ render_audio  ──> audio   float32 [N]      (+ event peaks)
                                       ├─ captions      ──> caption, adverbs (, text for test-tc)
                                       └─ task targets  ──> extra_audio: reference_audio, style_audio
@@ -19,19 +19,32 @@ Task splits (their reference track is the target the task asks for):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from . import captions
 from .render import ObjectTrack, render_frames
-from .scene import Scene, sample_scene
-from .sound import HEADROOM, object_track, render_audio
+from .scene import Scene, reference_objects, sample_scene
+from .sound import HEADROOM, object_track, onset_rise, render_audio
 from .spec import (
-    DURATION, FPS, PREFIX_SECONDS, SAMPLE_RATE, SCALES, SIZE, STYLE_SECONDS, check_scale, check_split, class_for, clip_id,
+    DURATION,
+    FPS,
+    PREFIX_SECONDS,
+    SAMPLE_RATE,
+    SCALES,
+    SIZE,
+    STYLE_SECONDS,
+    check_scale,
+    check_split,
+    clip_id,
     stable_rng,
 )
+
+MIN_ONSET_RISE = 2.5
+"""Scenes are drawn so that every onset rises at least this much in the clean mix (and in the
+task reference mix): see :func:`audibility` and :func:`.sound.onset_rise`."""
 
 
 @dataclass
@@ -91,35 +104,45 @@ def render_scene_clip(scene: Scene, *, video: bool = True) -> RenderedClip:
         "prefix_seconds": None,
     }
     extra: dict[str, np.ndarray] = {}
-    main = scene.objects[0]
-    if split == "test-tc":
-        assert scene.alt_material is not None
-        swapped = [replace(main, cls=class_for(main.action, scene.alt_material))] + scene.objects[1:]
+    swapped = reference_objects(scene)
+    if swapped is not None:
         extra["reference_audio"], _ = render_audio(scene, swapped)
+    if split == "test-tc" and swapped is not None:
         row["text"] = captions.caption(scene, swapped)
-    elif split == "test-ac":
-        assert scene.alt_material is not None and scene.style is not None
-        style = scene.style
-        n_style = int(round(STYLE_SECONDS * SAMPLE_RATE))
+    elif split == "test-ac" and scene.style is not None:
         key = (scene.seed, split, index)
-        style_audio, _ = object_track(style, stable_rng(*key, "style-sound"), stable_rng(*key, "style-reverb"),
+        n_style = round(STYLE_SECONDS * SAMPLE_RATE)
+        style_audio, _ = object_track(scene.style, stable_rng(*key, "style-sound"), stable_rng(*key, "style-reverb"),
                                       n_style)
         top = float(np.max(np.abs(style_audio)))
         extra["style_audio"] = (style_audio * (HEADROOM / top if top > HEADROOM else 1.0)).astype(np.float32)
-        swapped = [replace(main, cls=style.cls, size=style.size)] + scene.objects[1:]
-        extra["reference_audio"], _ = render_audio(scene, swapped)
         row["style_audio"] = f"{_stem(split, index)}.style.flac"
     elif split == "test-fe":
-        extra["reference_audio"] = audio[int(round(PREFIX_SECONDS * SAMPLE_RATE)):].copy()
+        extra["reference_audio"] = audio[round(PREFIX_SECONDS * SAMPLE_RATE):].copy()
         row["prefix_seconds"] = PREFIX_SECONDS
     if "reference_audio" in extra:
         row["reference_audio"] = f"{_stem(split, index)}.reference.flac"
     return RenderedClip(frames, audio, row, extra, tracks)
 
 
+def audibility(scene: Scene) -> float:
+    """The smallest :func:`.sound.onset_rise` over all events, in the mix and the task reference."""
+    mixes = [render_audio(scene)[0]]
+    swapped = reference_objects(scene)
+    if swapped is not None:
+        mixes.append(render_audio(scene, swapped)[0])
+    onsets = [ev.time for obj in scene.objects for ev in obj.motion.events]
+    return min((onset_rise(mix, t) for mix in mixes for t in onsets), default=float("inf"))
+
+
+def clip_scene(seed: int, split: str, index: int) -> Scene:
+    """The scene of a clip: :func:`.scene.sample_scene` keeping candidates whose onsets are audible."""
+    return sample_scene(seed, split, index, score=audibility, accept_at=MIN_ONSET_RISE)
+
+
 def render_clip(seed: int, split: str, index: int, *, video: bool = True) -> RenderedClip:
     """Clip ``index`` of ``split`` in the world of ``seed`` (any index; no scale involved)."""
-    return render_scene_clip(sample_scene(seed, split, index), video=video)
+    return render_scene_clip(clip_scene(seed, split, index), video=video)
 
 
 class SynthFoleyWorld:
@@ -152,7 +175,7 @@ class SynthFoleyWorld:
     def scene(self, split: str, index: int) -> Scene:
         """The sampled scene of a clip (objects, motion, ambience), before rendering."""
         self._check(split, index)
-        return sample_scene(self.seed, split, index)
+        return clip_scene(self.seed, split, index)
 
     def render_clip(self, split: str, index: int, *, video: bool = True) -> RenderedClip:
         """Render clip ``index`` of ``split`` in memory (pure: same inputs, same arrays).
