@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-import torch
 
 from v2abench import media
 from v2abench.evaluation.clips import EVAL_FPS, EVAL_RATE

@@ -36,6 +36,7 @@ from v2abench.codecs.base import ContinuousCodec, DiscreteCodec
 
 _LOG_EPS = 1e-5
 _MAX_LOG_MAG = 4.6  # exp(4.6) ~ 100: the largest magnitude the head may predict (as in Vocos)
+_INIT_LOG_MAG = -6.0  # the head's initial log-magnitude bias: about SynthFoley's mean (a quiet start trains faster)
 
 
 @dataclass
@@ -57,6 +58,7 @@ class STFTCodecConfig:
     codebook_size: int = 1024
     channels: int = 8
     kmeans_init: bool = True
+    kmeans_iters: int = 20
     ema_decay: float = 0.99
 
     @classmethod
@@ -175,6 +177,8 @@ class SpectralDecoder(nn.Module):
         super().__init__()
         self.body = ConvNeXtStack(in_dim, cfg.dim, cfg.hidden, cfg.dec_depth, cfg.kernel, in_kernel=3)
         self.head = nn.Linear(cfg.dim, 2 * cfg.freq_bins)
+        with torch.no_grad():
+            self.head.bias[: cfg.freq_bins].fill_(_INIT_LOG_MAG)
         self.stft = SameSTFT(cfg.n_fft, cfg.hop)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
@@ -198,7 +202,7 @@ class SynthRVQCodec(DiscreteCodec):
         self.encoder = SpectralEncoder(cfg, cfg.latent_dim)
         self.quantizer = ResidualVectorQuantizer(
             dimension=cfg.latent_dim, n_q=cfg.num_codebooks, bins=cfg.codebook_size, decay=cfg.ema_decay,
-            kmeans_init=cfg.kmeans_init,
+            kmeans_init=cfg.kmeans_init, kmeans_iters=cfg.kmeans_iters,
         )
         self.decoder = SpectralDecoder(cfg, cfg.latent_dim)
 

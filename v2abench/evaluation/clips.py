@@ -21,6 +21,11 @@ class DecodedClip:
     style: torch.Tensor | None = None  # AC-VTA style reference [N]
     prefix: torch.Tensor | None = None  # FE: the given first seconds of true audio [N]
 
+    @property
+    def target_offset(self) -> float:
+        """Seconds of generated audio before the part the metrics score (FE: the given prefix)."""
+        return float(self.record.prefix_seconds or 0.0)
+
 
 def remove_dc(audio: torch.Tensor) -> torch.Tensor:
     return audio - audio.mean()
@@ -29,25 +34,30 @@ def remove_dc(audio: torch.Tensor) -> torch.Tensor:
 def decode_for_eval(record: ClipRecord, duration: float) -> DecodedClip:
     """One demux pass over the clip's video (frames + audio track); lossless side files when present.
 
-    Raises :class:`v2abench.media.MediaError` (naming the file) when the clip cannot be used.
+    The reference is the task's target: the video's own track, or the split's lossless reference
+    file (TC/AC: the world's rendering of the asked-for sound; FE: only the true continuation after
+    ``prefix_seconds``, the prefix itself coming from the video's track). Raises
+    :class:`v2abench.media.MediaError` (naming the file) when the clip cannot be used.
     """
-    need_track = record.reference_audio is None
+    need_track = record.reference_audio is None or bool(record.prefix_seconds)
     clip = media.decode_clip(
         record.video, fps=EVAL_FPS, sample_rate=EVAL_RATE, max_seconds=duration, audio=need_track, require_audio=need_track
     )
     if clip.frames is None or clip.frames.shape[0] == 0:
         raise media.CorruptMediaError(str(record.video), "no video frames")
-    if need_track:
-        assert clip.audio is not None
-        reference = clip.audio.mean(0)
+    track = clip.audio.mean(0) if clip.audio is not None else None
+    if record.reference_audio is None:
+        assert track is not None
+        reference = track
     else:
-        audio, _ = media.read_audio(record.reference_audio, sample_rate=EVAL_RATE)
-        reference = audio.mean(0)
-    reference = reference[: int(round(duration * EVAL_RATE))]
+        reference = media.read_audio(record.reference_audio, sample_rate=EVAL_RATE)[0].mean(0)
+    offset = float(record.prefix_seconds or 0.0)
+    reference = reference[: int(round((duration - offset) * EVAL_RATE))]
     style = None
     if record.style_audio is not None:
         style = media.read_audio(record.style_audio, sample_rate=EVAL_RATE)[0].mean(0)
     prefix = None
     if record.prefix_seconds:
-        prefix = reference[: int(round(record.prefix_seconds * EVAL_RATE))]
+        assert track is not None
+        prefix = track[: int(round(offset * EVAL_RATE))]
     return DecodedClip(record, clip.frames, reference, style, prefix)

@@ -22,9 +22,9 @@ import torch
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from v2abench import media, paths, provenance
-from v2abench.atomic import atomic_path, write_json
+from v2abench.atomic import atomic_path
 from v2abench.config import benchmark_config, config_hash
-from v2abench.data.splits import ClipRecord, SplitData, load_split, resolve_split
+from v2abench.data.splits import SplitData, load_split, resolve_split
 from v2abench.evaluation.clips import EVAL_FPS, EVAL_RATE, DecodedClip, decode_for_eval, remove_dc
 from v2abench.interface import Generator, Task, V2ABatch, check_task
 from v2abench.metrics.base import ClipSample, MetricFamily
@@ -86,15 +86,20 @@ def _decode_all(plan: EvalPlan, failed: dict[str, str]) -> Iterator[DecodedClip]
 
 
 def _sample(clip: DecodedClip, audio: torch.Tensor, rate: int, duration: float, seconds: float | None, nfe: int | None) -> ClipSample:
-    audio = audio.float().reshape(-1)[: int(round(duration * rate))]
+    """The scored part of a clip: the whole clip, or (FE) what follows the given prefix."""
+    offset = clip.target_offset
+    audio = audio.float().reshape(-1)[int(round(offset * rate)) : int(round(duration * rate))]
+    onsets = clip.record.onsets
+    if onsets is not None and offset:
+        onsets = [t - offset for t in onsets if t >= offset]
     return ClipSample(
         id=clip.record.id,
         generated=remove_dc(audio),
         generated_rate=rate,
         reference=remove_dc(clip.reference),
         reference_rate=EVAL_RATE,
-        duration=duration,
-        onsets=clip.record.onsets,
+        duration=duration - offset,
+        onsets=onsets,
         caption=clip.record.caption,
         frames=clip.frames,
         fps=EVAL_FPS,
@@ -157,18 +162,26 @@ def _batches(items: Iterator[DecodedClip], size: int) -> Iterator[list[DecodedCl
 
 def _to_batch(clips: list[DecodedClip], task: Task) -> V2ABatch:
     n_frames = min(c.frames.shape[0] for c in clips)
-    n_ref = min(c.reference.shape[0] for c in clips)
+    # the ground truth in time: FE's reference is the continuation, so the prefix goes in front
+    truth = [torch.cat([c.prefix, c.reference]) if c.prefix is not None else c.reference for c in clips]
+    n_ref = min(t.shape[0] for t in truth)
     text = [c.record.text or c.record.caption for c in clips]
     return V2ABatch(
         ids=[c.record.id for c in clips],
         frames=torch.stack([c.frames[:n_frames] for c in clips]),
         fps=EVAL_FPS,
         text=text,
-        reference_audio=torch.stack([c.reference[:n_ref] for c in clips]).unsqueeze(1),
+        reference_audio=torch.stack([t[:n_ref] for t in truth]).unsqueeze(1),
         sample_rate=EVAL_RATE,
         prefix_audio=torch.stack([c.prefix for c in clips]).unsqueeze(1) if task is Task.FE and all(c.prefix is not None for c in clips) else None,
-        style_audio=None,
+        style_audio=_stack_padded([c.style for c in clips]) if task is Task.AC_VTA and all(c.style is not None for c in clips) else None,
     )
+
+
+def _stack_padded(rows: list[torch.Tensor | None]) -> torch.Tensor:
+    """Stack mono clips ``[N_i]`` into ``[B, 1, max N]`` (zero padded)."""
+    longest = max(r.shape[-1] for r in rows if r is not None)
+    return torch.stack([torch.nn.functional.pad(r, (0, longest - r.shape[-1])) for r in rows if r is not None]).unsqueeze(1)
 
 
 def evaluate_model(
