@@ -43,6 +43,7 @@ def inception_score(logits: np.ndarray | torch.Tensor, splits: int = IS_SPLITS, 
     """(mean, std) of the Inception score of generated clips' logits ``[N, C]``."""
     x = _f64(logits)
     n = x.shape[0]
+    splits = max(1, min(splits, n))  # fewer clips than splits: one clip per split, never an empty split
     x = x[torch.from_numpy(np.random.RandomState(seed).permutation(n))]
     prob = torch.softmax(x, dim=-1)
     log_prob = torch.log_softmax(x, dim=-1)

@@ -55,6 +55,16 @@ def test_eig_variant_agrees_with_sqrtm(embeddings: tuple[np.ndarray, np.ndarray]
     assert frechet_distance_features(a, b, method="eig") == pytest.approx(frechet_distance_features(a, b), rel=1e-6)
 
 
+def test_low_rank_trace_equals_covariance_eig_path() -> None:
+    from v2abench.metrics.frechet import frechet_distance, gaussian_stats
+
+    rng = np.random.default_rng(5)
+    a, b = rng.standard_normal((40, 64)), rng.standard_normal((30, 64)) * 0.7 + 0.2
+    lowrank = frechet_distance_features(a, b, method="eig")  # N < D: nuclear norm of A B^T
+    full = frechet_distance(*gaussian_stats(a), *gaussian_stats(b), method="eig")
+    assert lowrank == pytest.approx(full, rel=1e-7)  # the covariance path adds sqrt(round-off) of null eigenvalues
+
+
 def test_fd_high_dimension_is_real_and_non_negative() -> None:
     rng = np.random.default_rng(1)
     a = rng.standard_normal((2000, 2048)).astype(np.float32)

@@ -11,6 +11,19 @@ from pathlib import Path
 from v2abench import paths
 
 
+def test_every_package_is_listed_in_pyproject() -> None:
+    import tomllib
+
+    listed = set(tomllib.loads((paths.REPO_ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    prefix = {"v2abench": "v2abench", "models": "v2abench.models", "metrics": "v2abench.metrics", "configs": "v2abench.configs"}
+    found = set()
+    for top, name in prefix.items():
+        for init in (paths.REPO_ROOT / top).rglob("__init__.py"):
+            rel = init.parent.relative_to(paths.REPO_ROOT / top).parts
+            found.add(".".join((name, *rel)))
+    assert found == listed
+
+
 def test_wheel_installs_and_imports_a_backend(tmp_path: Path) -> None:
     dist = tmp_path / "dist"
     subprocess.run(

@@ -25,7 +25,7 @@ ARROW = {"higher": "↑", "lower": "↓"}
 
 
 def _scale(metric_id: str) -> float:
-    spec = metric_specs().get(metric_id)
+    spec = metric_specs(with_weights=False).get(metric_id)
     return 100.0 if spec is not None and spec.unit == "%" else 1.0
 
 

@@ -36,6 +36,9 @@ def print_board(board: Board) -> None:
         results += [(r, "yours") for r in table_rows(protocol, table_name, mine, primary)]
         direction = tproto["metrics"][primary]["direction"]
         results.sort(key=lambda rs: (rs[0].value(primary) is None, -(rs[0].value(primary) or 0) if direction == "higher" else (rs[0].value(primary) or 0)))
+        if not results:
+            console.print(f"{board.dir_name} — {table_name}: {tproto['split']}: no rows yet", highlight=False)
+            continue
         mids = list(tproto["metrics"])
         table = Table("row", "model", "ckpt", *[f"{m} {ARROW[tproto['metrics'][m]['direction']]}" for m in mids], title=f"{board.dir_name} ({status}) — {table_name}: {tproto['split']} (ranked by {primary}; % x100)")
         for r, source in results:

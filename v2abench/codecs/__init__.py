@@ -30,7 +30,10 @@ _LAZY = {
     "SynthLatentTrainable": "v2abench.codecs.training",
 }
 
-__all__ = ["AudioCodec", "ContinuousCodec", "DiscreteCodec", *_LAZY]
+__all__ = [
+    "AudioCodec", "ContinuousCodec", "DiscreteCodec", "STFTCodecConfig", "SynthLatentCodec", "SynthLatentTrainable",
+    "SynthRVQCodec", "SynthRVQTrainable", "load_synth_latent", "load_synth_rvq", "reconstruction_quality",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -19,7 +19,13 @@ from typing import Any
 import lightning as L
 import numpy as np
 import torch
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+)
 from torch.utils.data import DataLoader, Dataset
 
 from v2abench.data.feature_cache import FeatureCache
@@ -105,12 +111,12 @@ class SplitAudioDataModule(L.LightningDataModule):
                  steps: int = 1000, seed: int = 0, progress: bool = True) -> None:
         super().__init__()
         self.split, self.sample_rate = split, sample_rate
-        self.segment = int(round(segment_seconds * sample_rate))
+        self.segment = round(segment_seconds * sample_rate)
         self.batch_size, self.steps, self.seed, self.progress = batch_size, steps, seed, progress
         self.data: dict[str, Any] | None = None
 
     @classmethod
-    def from_config(cls, config: dict[str, Any], progress: bool = True) -> "SplitAudioDataModule":
+    def from_config(cls, config: dict[str, Any], progress: bool = True) -> SplitAudioDataModule:
         data = config.get("data", {})
         return cls(
             data.get("split", "synthfoley-train"),

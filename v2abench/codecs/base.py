@@ -52,7 +52,7 @@ class AudioCodec(nn.Module, abc.ABC):
     @property
     def hop_length(self) -> int:
         """Samples per frame (``sample_rate / frame_rate``, an integer for every codec here)."""
-        return int(round(self.sample_rate / self.frame_rate))
+        return round(self.sample_rate / self.frame_rate)
 
     def num_frames(self, num_samples: int) -> int:
         """Frames ``encode`` produces for ``num_samples`` samples: ``ceil(N / hop)``."""

@@ -62,7 +62,7 @@ class STFTCodecConfig:
     ema_decay: float = 0.99
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "STFTCodecConfig":
+    def from_dict(cls, data: dict[str, Any]) -> STFTCodecConfig:
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
@@ -104,7 +104,7 @@ class SameSTFT(nn.Module):
         frames = spec.shape[-1]
         ifft = torch.fft.irfft(spec, self.n_fft, dim=1) * self.window[None, :, None]
         size = (frames - 1) * self.hop + self.n_fft
-        fold = dict(output_size=(1, size), kernel_size=(1, self.n_fft), stride=(1, self.hop))
+        fold = {"output_size": (1, size), "kernel_size": (1, self.n_fft), "stride": (1, self.hop)}
         y = F.fold(ifft, **fold)[:, 0, 0, self.pad : size - self.pad]
         env = self.window.square()[None, :, None].expand(1, -1, frames)
         env = F.fold(env, **fold)[:, 0, 0, self.pad : size - self.pad]

@@ -27,7 +27,7 @@ from v2abench.codecs.base import AudioCodec
 from v2abench.codecs.losses import MEL_16K, LogMel, MelConfig, si_sdr
 from v2abench.codecs.stft_codec import STFTCodecConfig, SynthLatentCodec, SynthRVQCodec
 from v2abench.codecs.training import TRAINING_ONLY_BUFFERS
-from v2abench.data.splits import ClipRecord
+from v2abench.data.splits import ClipRecord, load_split
 from v2abench.media import decode_audio
 
 log = logging.getLogger(__name__)
@@ -145,3 +145,15 @@ def reconstruction_quality(codec: AudioCodec, clips: Sequence[ClipRecord] | torc
         mel_l1.append((log_mel(recon) - log_mel(batch)).abs().mean(dim=(1, 2)))
         sdr.append(si_sdr(recon[:, 0], batch[:, 0]))
     return {"mel_l1": float(torch.cat(mel_l1).mean()), "si_sdr": float(torch.cat(sdr).mean()), "n": len(waves)}
+
+
+def reference_quality(codec: AudioCodec, split: str = "synthfoley-tiny-test", limit: int | None = None) -> dict[str, Any]:
+    """The ``reference_quality`` record a shipped asset's JSON carries, measured on ``split``.
+
+    ``{"split", "clips", "mel_l1", "si_sdr"}``; the default, synthfoley-tiny-test, is the first 12
+    clips of synthfoley-test (the tiny world is a prefix of the default one), so the test suite can
+    recompute it on its own tiny world and compare.
+    """
+    clips = load_split(split, limit=limit).clips
+    quality = reconstruction_quality(codec, clips)
+    return {"split": split, "clips": len(clips), "mel_l1": quality["mel_l1"], "si_sdr": quality["si_sdr"]}

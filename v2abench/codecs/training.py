@@ -28,7 +28,12 @@ from safetensors.torch import save_file
 from v2abench.atomic import atomic_path, write_json
 from v2abench.codecs.audio_data import SplitAudioDataModule
 from v2abench.codecs.losses import CodecLoss
-from v2abench.codecs.stft_codec import SynthLatentCodec, SynthRVQCodec, build_codec, count_parameters
+from v2abench.codecs.stft_codec import (
+    SynthLatentCodec,
+    SynthRVQCodec,
+    build_codec,
+    count_parameters,
+)
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +60,7 @@ class CodecModule(L.LightningModule):
     def training_step(self, batch: torch.Tensor, batch_idx: int) -> torch.Tensor:
         wav = batch
         if isinstance(self.codec, SynthRVQCodec):
-            recon, codes, commit = self.codec(wav)
+            recon, _codes, commit = self.codec(wav)
             parts = self.loss(recon, wav)
             loss = parts["recon"] + self.commit_weight * commit
             parts["commit"] = commit.detach()

@@ -44,6 +44,7 @@ class EvalPlan:
     board: dict[str, object] | None  # {"name", "version", "table"} or None
     n_total: int
     timing: dict[str, float] = field(default_factory=dict)
+    not_computed: dict[str, str] = field(default_factory=dict)
 
 
 def make_plan(split: str, *, task: Task | None = None, limit: int | None = None, metrics: list[str] | None = None) -> EvalPlan:
@@ -68,7 +69,8 @@ def _progress() -> Progress:
 
 
 def _families(plan: EvalPlan, bootstrap_seed: int) -> list[MetricFamily]:
-    return build_families(plan.metric_ids, bootstrap_seed=bootstrap_seed)
+    families, plan.not_computed = build_families(plan.metric_ids, bootstrap_seed=bootstrap_seed)
+    return families
 
 
 def _decode_all(plan: EvalPlan, failed: dict[str, str]) -> Iterator[DecodedClip]:
@@ -125,6 +127,7 @@ def _finish(plan: EvalPlan, families: list[MetricFamily], failed: dict[str, str]
     if plan.metric_ids is not None:
         metrics = {k: v for k, v in metrics.items() if k in plan.metric_ids}
     not_computed = {k: "no value (see dropped)" for k, v in metrics.items() if v.value is None}
+    not_computed.update(plan.not_computed)
     spec = plan.data.spec
     return Result(
         board=plan.board or {"name": None, "version": None, "table": plan.task.value},

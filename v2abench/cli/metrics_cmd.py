@@ -1,0 +1,27 @@
+"""``v2abench metrics``: every metric with its direction, backbone, sample rate and weights."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+console = Console()
+
+
+def register(app) -> None:  # type: ignore[no-untyped-def]
+    app.command("metrics")(metrics)
+
+
+def metrics() -> None:
+    """List every metric id: direction, backbone, its sample rate and whether its weights are present."""
+    from v2abench.metrics.catalog import BACKBONE_RATES, _weights_name, metric_specs
+
+    table = Table("metric", "direction", "backbone", "rate", "weights", "description")
+    for mid, spec in sorted(metric_specs().items()):
+        if spec.backbone is None:
+            weights = "none needed"
+        else:
+            weights = f"present {spec.weights_sha256[:8]}" if spec.weights_sha256 else f"missing: v2abench weights fetch {_weights_name(spec.backbone)}"
+        rate = BACKBONE_RATES.get(spec.backbone or "", None)
+        table.add_row(mid, spec.direction.value, spec.backbone or "–", f"{rate} Hz" if rate else "–", weights, spec.description)
+    console.print(table)
