@@ -57,7 +57,8 @@ def test_build_is_pure_and_ranks_by_direction(tmp_path: Path) -> None:
     board = open_board("synthfoley", root=tmp_path / "boards")
     board.add(_own(tmp_path, make_result("silence", 0.0), make_result("ground-truth", 0.95), make_result("noise", 0.3)))
     md = (board.root / "leaderboard.md").read_text()
-    lines = [l for l in md.splitlines() if l.startswith("| ")][1:]
+    vta = md.split("## vta")[1]
+    lines = [l for l in vta.splitlines() if l.startswith("| ")][1:]
     assert [l.split("|")[2].strip() for l in lines] == ["ground-truth", "noise", "silence"]
     assert "**95.0**" in md  # best onset_acc in bold, shown x100
     first = {p.name: p.read_bytes() for p in board.root.iterdir() if p.is_file()}

@@ -21,10 +21,16 @@ def register(app: typer.Typer) -> None:
     app.command("eval")(evaluate)
 
 
-def models() -> None:
+def models(all_kinds: bool = typer.Option(False, "--all", help="also codecs, encoders and probes")) -> None:
     """Registered generator backends: paradigm, version and supported tasks."""
     from v2abench.registry import REGISTRY
 
+    if all_kinds:
+        table = Table("name", "kind", "trainable", "description")
+        for entry in REGISTRY.entries():
+            table.add_row(entry.name, entry.kind, "yes" if entry.trainable else "no", entry.description)
+        console.print(table)
+        return
     table = Table("name", "paradigm", "version", "tasks", "description")
     for entry in REGISTRY.entries("generator"):
         gen = entry.load()()

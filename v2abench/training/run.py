@@ -63,6 +63,9 @@ def train(
         if not ckpt.is_file():
             raise FileNotFoundError(f"{run_dir} has no checkpoints/last.ckpt to resume from")
         seed = int(cfg.get("seed", seed))
+        if max_steps is not None:  # continue to a larger budget
+            cfg["trainer"]["max_steps"] = max_steps
+            write_text(run_dir / "config.yaml", yaml.safe_dump(cfg, sort_keys=True))
     else:
         cfg = load_train_config(name, config)
         if max_steps is not None:
