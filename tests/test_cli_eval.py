@@ -3,7 +3,6 @@ folder scoring, single-video generation, and the CLI surface."""
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
@@ -12,7 +11,7 @@ from typer.testing import CliRunner
 
 from v2abench import media
 from v2abench.cli import app
-from v2abench.evaluation import evaluate_audio_dir, evaluate_model
+from v2abench.evaluation import evaluate_model
 from v2abench.results import load_result
 
 runner = CliRunner()
