@@ -26,5 +26,5 @@ def clear_errors() -> Iterator[None]:
         yield
     except EXPECTED as err:
         message = err.args[0] if isinstance(err, KeyError) and err.args else err
-        err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+        err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
         raise typer.Exit(code=2) from err

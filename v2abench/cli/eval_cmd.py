@@ -33,9 +33,12 @@ def models(all_kinds: bool = typer.Option(False, "--all", help="also codecs, enc
         return
     table = Table("name", "paradigm", "version", "tasks", "description")
     for entry in REGISTRY.entries("generator"):
-        gen = entry.load()()
-        meta = gen.meta
-        table.add_row(meta.name, meta.paradigm, meta.version, ", ".join(t.value for t in meta.tasks), entry.description)
+        cls = entry.load()
+        desc = getattr(cls, "DESCRIPTION", None)  # backends that need a checkpoint describe themselves
+        if desc is None:
+            meta = cls().meta
+            desc = {"paradigm": meta.paradigm, "version": meta.version, "tasks": meta.tasks}
+        table.add_row(entry.name, desc["paradigm"], desc["version"], ", ".join(t.value for t in desc["tasks"]), entry.description)
     console.print(table)
 
 

@@ -1,0 +1,99 @@
+"""Shared pieces of the autoregressive backends: codec and visual encoder from a config, and the
+token/feature data module.
+
+``codec`` config: ``{asset: synth-rvq}`` (the shipped asset), ``{path: RUN_DIR}`` (an exported run)
+or ``{random: tiny, seed: 0}`` — an *untrained* codec built from ``configs/codecs/synth-rvq/<random>.yaml``
+with a fixed seed, so tests can train a backend end to end with nothing downloaded or shipped.
+``visual`` config: ``{name: thumbnail, size: 8, fps: 25}`` (more encoders arrive with the encoder
+issue).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import lightning as L
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from v2abench import media, paths
+from v2abench.config import config_hash, load_yaml
+from v2abench.data.feature_cache import FeatureCache
+from v2abench.data.splits import load_split
+
+log = logging.getLogger(__name__)
+
+
+def build_codec(cfg: dict[str, Any]) -> torch.nn.Module:
+    from v2abench.codecs.synth import load_synth_rvq
+
+    if "random" in cfg:
+        from v2abench.codecs.stft_codec import STFTCodecConfig, SynthRVQCodec
+
+        model = load_yaml(paths.configs_dir() / "codecs" / "synth-rvq" / f"{cfg['random']}.yaml")["model"]
+        with torch.random.fork_rng():
+            torch.manual_seed(int(cfg.get("seed", 0)))
+            codec = SynthRVQCodec(STFTCodecConfig.from_dict(dict(model) | {"kmeans_init": False}))
+        codec.weights_sha256 = None  # type: ignore[attr-defined]
+        return codec.eval()
+    return load_synth_rvq(cfg.get("path"))
+
+
+def build_visual_encoder(cfg: dict[str, Any]) -> Any:
+    if cfg.get("name", "thumbnail") == "thumbnail":
+        from v2abench.encoders.thumbnail import ThumbnailEncoder
+
+        return ThumbnailEncoder(size=int(cfg.get("size", 8)), fps=float(cfg.get("fps", 25.0)))
+    raise ValueError(f"unknown visual encoder {cfg.get('name')!r} (available: thumbnail)")
+
+
+class TokenFeatureSet(Dataset):
+    def __init__(self, items: list[dict[str, torch.Tensor]]) -> None:
+        self.items = items
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.items[i]["visual"], self.items[i]["tokens"]
+
+
+class TokenFeatureDataModule(L.LightningDataModule):
+    """Visual features and codec tokens of a split, computed once per clip and cached by content."""
+
+    def __init__(self, cfg: dict[str, Any]) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.items: list[dict[str, torch.Tensor]] = []
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.items:
+            return
+        from rich.progress import track
+
+        data_cfg, duration = self.cfg["data"], float(self.cfg["duration"])
+        split = load_split(data_cfg["split"], limit=data_cfg.get("limit"))
+        codec, encoder = build_codec(self.cfg["codec"]), build_visual_encoder(self.cfg["visual"])
+        settings = {"codec": self.cfg["codec"], "visual": self.cfg["visual"], "duration": duration}
+        cache = FeatureCache("lm-tokens+visual", getattr(codec, "weights_sha256", None), settings)
+        for clip in track(split.clips, description=f"tokens + features ({split.spec.name})", transient=True):
+            def compute() -> dict[str, torch.Tensor]:
+                c = media.decode_clip(clip.video, fps=25.0, sample_rate=codec.sample_rate, max_seconds=duration)
+                n = int(round(duration * codec.sample_rate))
+                wav = torch.nn.functional.pad(c.audio.mean(0), (0, max(0, n - c.audio.shape[-1])))[:n]
+                with torch.no_grad():
+                    tokens = codec.encode(wav.view(1, 1, -1))[0]
+                    visual = encoder.encode(c.frames.unsqueeze(0), 25.0)[0]
+                return {"tokens": tokens.short(), "visual": visual.half()}
+
+            try:
+                item = cache.get_or_compute(clip.sha256 or clip.id + config_hash(settings), compute)
+            except media.MediaError as err:
+                log.warning("skipping %s: %s", clip.id, err)
+                continue
+            self.items.append({"tokens": item["tokens"].long(), "visual": item["visual"].float()})
+
+    def train_dataloader(self) -> DataLoader:
+        gen = torch.Generator().manual_seed(int(self.cfg.get("seed", 0)))
+        return DataLoader(TokenFeatureSet(self.items), batch_size=int(self.cfg["data"]["batch_size"]), shuffle=True, generator=gen, drop_last=len(self.items) > int(self.cfg["data"]["batch_size"]))
