@@ -52,5 +52,5 @@ def test_paper_config_parameter_count_on_meta_device() -> None:
     # derived from the published architecture (24 x 1024, 16 heads, 4 x 2048 codes, CLIP ViT-B/32 512-d):
     # embeddings 4*2049*1024 + 24 blocks * 12,596,224 + final norm 2048 + heads 4*(1024*2048+2048)
     # + visual projection 512*1024+1024 + null prefix 1024
-    assert params == 4 * 2049 * 1024 + 24 * 12_596_224 + 2048 + 4 * (1024 * 2048 + 2048) + 512 * 1024 + 1024 == 319_627_264
+    assert params == 4 * 2049 * 1024 + 24 * 12_596_224 + 2048 + 4 * (1024 * 2048 + 2048) + (512 * 1024 + 1024) + 1024 == 319_627_264
     assert len(module.lm.blocks) == 24 and module.lm.dim == 1024
