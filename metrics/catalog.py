@@ -1,36 +1,88 @@
 """The catalogue of metrics ``v2abench eval`` knows, and the specs a board's protocol freezes.
 
 Two kinds of families: those that need no learned backbone (onset, speed) and those built around a
-backbone (FD/KAD/FAD-inf/KL/IS per audio backbone; ``resemblyzer``). A backbone family is built
-only when one of its ids is asked for; when its weights are missing it is skipped with one clear
-line naming ``v2abench weights fetch NAME`` and its ids are recorded as not computed.
+backbone, declared once in :data:`BACKBONE_FAMILIES` (backbone class, family class, spec function).
+A backbone family is built only when one of its ids is asked for; when its weights are missing it is
+skipped with one clear line naming ``v2abench weights fetch NAME`` and its ids are recorded as not
+computed.
 """
 
 from __future__ import annotations
 
+import hashlib
+import importlib
 import json
 import logging
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from v2abench.metrics.backbones import AUDIO_BACKBONES, build_backbone
 from v2abench.metrics.base import MetricFamily, MetricSpec
-from v2abench.metrics.embedding import EmbeddingMetrics, embedding_specs
 from v2abench.metrics.onset import OnsetMetrics
 from v2abench.metrics.speed import SpeedMetrics
-from v2abench.metrics.style_similarity import StyleSimilarity, resemblyzer_spec
 
 log = logging.getLogger(__name__)
 
 METRIC_FAMILIES: dict[str, type[MetricFamily]] = {"onset": OnsetMetrics, "speed": SpeedMetrics}
-CLASSIFIER_BACKBONES = {"panns", "passt"}
-EMBEDDING_BACKBONES = ("vggish", "panns", "passt")
-BACKBONE_RATES = {"vggish": 16_000, "panns": 16_000, "passt": 32_000, "resemblyzer": 16_000}
+
+
+def _load(target: str) -> Any:
+    module, _, attr = target.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+@dataclass(frozen=True)
+class BackboneFamily:
+    backbone: str  # the backbone id metric ids carry after "@"
+    backbone_target: str  # "module:Class" of the backbone (weights from the registry)
+    family_target: str  # "module:Class" of the MetricFamily taking (backbone, **options)
+    specs_target: str  # "module:function" (weights_sha256) -> tuple[MetricSpec, ...]
+    sample_rate: int
+
+    def specs(self, weights_sha256: str | None) -> tuple[MetricSpec, ...]:
+        out = _load(self.specs_target)(weights_sha256)
+        return tuple(out) if isinstance(out, (tuple, list)) else (out,)
+
+    @property
+    def weights_name(self) -> str | None:
+        return _load(self.backbone_target).weights_name
+
+    def build(self, **options: object) -> MetricFamily:
+        return _load(self.family_target)(_load(self.backbone_target)(), **options)
+
+
+def _vggish_specs(sha: str | None) -> tuple[MetricSpec, ...]:
+    from v2abench.metrics.embedding import embedding_specs
+
+    return embedding_specs("vggish", False, sha)
+
+
+def _panns_specs(sha: str | None) -> tuple[MetricSpec, ...]:
+    from v2abench.metrics.embedding import embedding_specs
+
+    return embedding_specs("panns", True, sha)
+
+
+def _passt_specs(sha: str | None) -> tuple[MetricSpec, ...]:
+    from v2abench.metrics.embedding import embedding_specs
+
+    return embedding_specs("passt", True, sha)
+
+
+BB = "v2abench.metrics.backbones"
+BACKBONE_FAMILIES: tuple[BackboneFamily, ...] = (
+    BackboneFamily("vggish", f"{BB}.vggish:VGGishBackbone", "v2abench.metrics.embedding:EmbeddingMetrics", "v2abench.metrics.catalog:_vggish_specs", 16_000),
+    BackboneFamily("panns", f"{BB}.panns:PannsBackbone", "v2abench.metrics.embedding:EmbeddingMetrics", "v2abench.metrics.catalog:_panns_specs", 16_000),
+    BackboneFamily("passt", f"{BB}.passt:PasstBackbone", "v2abench.metrics.embedding:EmbeddingMetrics", "v2abench.metrics.catalog:_passt_specs", 32_000),
+    BackboneFamily("resemblyzer", f"{BB}.resemblyzer_backbone:ResemblyzerBackbone", "v2abench.metrics.style_similarity:StyleSimilarity", "v2abench.metrics.style_similarity:resemblyzer_spec", 16_000),
+    BackboneFamily("imagebind", f"{BB}.imagebind:ImageBindBackbone", "v2abench.metrics.ib_score:ImageBindScore", "v2abench.metrics.ib_score:ib_spec", 16_000),
+    BackboneFamily("synchformer", f"{BB}.synchformer:SynchformerBackbone", "v2abench.metrics.desync:DeSync", "v2abench.metrics.desync:desync_spec", 16_000),
+)
+BACKBONE_RATES = {f.backbone: f.sample_rate for f in BACKBONE_FAMILIES}
 
 
 def _file_sha256(path: Path) -> str:
     """sha256 of a weights file, memoised in the cache by (path, size, mtime)."""
-    import hashlib
-
     from v2abench import paths
     from v2abench.weights import sha256_file
 
@@ -43,54 +95,36 @@ def _file_sha256(path: Path) -> str:
         if doc.get("key") == key:
             return str(doc["sha256"])
     sha = sha256_file(path)
-    try:
-        memo.write_text(json.dumps({"key": key, "sha256": sha}))
-    except OSError:
-        pass
+    memo.write_text(json.dumps({"key": key, "sha256": sha}))
     return sha
 
 
-def backbone_weights_sha256(name: str) -> str | None:
-    """sha256 of the weights a backbone would load now (None when absent)."""
-    if name == "resemblyzer":
+def family_weights_sha256(family: BackboneFamily) -> str | None:
+    """sha256 of the weights the backbone would load now (None when absent)."""
+    if family.backbone == "resemblyzer":
         from v2abench.metrics.backbones.resemblyzer_backbone import shipped_weights_path
 
         return _file_sha256(shipped_weights_path())
     from v2abench.weights import get_spec
 
-    path = get_spec(_weights_name(name)).path
+    path = get_spec(family.weights_name).path  # type: ignore[arg-type]
     return _file_sha256(path) if path.is_file() else None
 
 
-def _weights_name(backbone: str) -> str:
-    module, _, attr = AUDIO_BACKBONES[backbone].partition(":")
-    import importlib
-
-    return str(getattr(importlib.import_module(module), attr).weights_name)
-
-
-def backbone_of(metric_id: str) -> str | None:
-    if metric_id == "resemblyzer":
-        return "resemblyzer"
-    return "vggish" if metric_id == "fad@vggish" else (metric_id.split("@", 1)[1] if "@" in metric_id else None)
+def weights_name_of(backbone: str) -> str | None:
+    return next((f.weights_name for f in BACKBONE_FAMILIES if f.backbone == backbone), None)
 
 
 def metric_specs(with_weights: bool = True) -> dict[str, MetricSpec]:
-    """Every known metric id and its definition (weights hashes of the files present now)."""
+    """Every known metric id and its definition (with the weights hashes of the files present now)."""
     specs = {spec.id: spec for family in METRIC_FAMILIES.values() for spec in family.specs}
-    for bb in EMBEDDING_BACKBONES:
-        sha = backbone_weights_sha256(bb) if with_weights else None
-        specs.update({s.id: s for s in embedding_specs(bb, bb in CLASSIFIER_BACKBONES, sha)})
-    specs["resemblyzer"] = resemblyzer_spec(backbone_weights_sha256("resemblyzer") if with_weights else None)
+    for fam in BACKBONE_FAMILIES:
+        specs.update({s.id: s for s in fam.specs(family_weights_sha256(fam) if with_weights else None)})
     return specs
 
 
 def build_families(metric_ids: list[str] | None = None, **options: object) -> tuple[list[MetricFamily], dict[str, str]]:
-    """The families needed for ``metric_ids`` (all static ones when None), and ids not computable.
-
-    Unknown ids raise ``ValueError``; ids whose backbone weights are missing are returned with the
-    reason instead of a family.
-    """
+    """The families needed for ``metric_ids`` (the backbone-free ones when None), and ids not computable."""
     from v2abench.weights import MissingWeightsError
 
     known = metric_specs(with_weights=False)
@@ -101,15 +135,15 @@ def build_families(metric_ids: list[str] | None = None, **options: object) -> tu
     wanted = set(metric_ids) if metric_ids is not None else {s.id for f in METRIC_FAMILIES.values() for s in f.specs}
     families: list[MetricFamily] = [cls(**options) for cls in METRIC_FAMILIES.values() if wanted & {s.id for s in cls.specs}]  # type: ignore[arg-type]
     not_computed: dict[str, str] = {}
-    for bb in [*EMBEDDING_BACKBONES, "resemblyzer"]:
-        ids = sorted(m for m in wanted if backbone_of(m) == bb)
+    for fam in BACKBONE_FAMILIES:
+        ids = sorted(m for m in wanted if known[m].backbone == fam.backbone)
         if not ids:
             continue
         try:
-            backbone = build_backbone(bb)
+            families.append(fam.build(**options))
         except MissingWeightsError as err:
             log.warning("skipping %s: %s", ", ".join(ids), err)
             not_computed.update({m: str(err) for m in ids})
-            continue
-        families.append(StyleSimilarity(backbone, **options) if bb == "resemblyzer" else EmbeddingMetrics(backbone, **options))  # type: ignore[arg-type]
     return families, not_computed
+
+

@@ -14,14 +14,14 @@ def register(app) -> None:  # type: ignore[no-untyped-def]
 
 def metrics() -> None:
     """List every metric id: direction, backbone, its sample rate and whether its weights are present."""
-    from v2abench.metrics.catalog import BACKBONE_RATES, _weights_name, metric_specs
+    from v2abench.metrics.catalog import BACKBONE_RATES, metric_specs, weights_name_of
 
     table = Table("metric", "direction", "backbone", "rate", "weights", "description")
     for mid, spec in sorted(metric_specs().items()):
         if spec.backbone is None:
             weights = "none needed"
         else:
-            weights = f"present {spec.weights_sha256[:8]}" if spec.weights_sha256 else f"missing: v2abench weights fetch {_weights_name(spec.backbone)}"
+            weights = f"present {spec.weights_sha256[:8]}" if spec.weights_sha256 else f"missing: v2abench weights fetch {weights_name_of(spec.backbone)}"
         rate = BACKBONE_RATES.get(spec.backbone or "", None)
         table.add_row(mid, spec.direction.value, spec.backbone or "–", f"{rate} Hz" if rate else "–", weights, spec.description)
     console.print(table)

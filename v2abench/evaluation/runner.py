@@ -103,7 +103,7 @@ def _sample(clip: DecodedClip, audio: torch.Tensor, rate: int, duration: float, 
         duration=duration - offset,
         onsets=onsets,
         caption=clip.record.caption,
-        frames=clip.frames,
+        frames=clip.frames[int(round(offset * EVAL_FPS)) :],  # the video under the scored audio
         fps=EVAL_FPS,
         seconds=seconds,
         nfe=nfe,
