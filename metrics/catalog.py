@@ -76,6 +76,7 @@ BACKBONE_FAMILIES: tuple[BackboneFamily, ...] = (
     BackboneFamily("passt", f"{BB}.passt:PasstBackbone", "v2abench.metrics.embedding:EmbeddingMetrics", "v2abench.metrics.catalog:_passt_specs", 32_000),
     BackboneFamily("resemblyzer", f"{BB}.resemblyzer_backbone:ResemblyzerBackbone", "v2abench.metrics.style_similarity:StyleSimilarity", "v2abench.metrics.style_similarity:resemblyzer_spec", 16_000),
     BackboneFamily("imagebind", f"{BB}.imagebind:ImageBindBackbone", "v2abench.metrics.ib_score:ImageBindScore", "v2abench.metrics.ib_score:ib_spec", 16_000),
+    BackboneFamily("laion", f"{BB}.clap:ClapBackbone", "v2abench.metrics.clap_score:ClapScore", "v2abench.metrics.clap_score:clap_specs", 48_000),
     BackboneFamily("synchformer", f"{BB}.synchformer:SynchformerBackbone", "v2abench.metrics.desync:DeSync", "v2abench.metrics.desync:desync_spec", 16_000),
 )
 BACKBONE_RATES = {f.backbone: f.sample_rate for f in BACKBONE_FAMILIES}

@@ -14,6 +14,8 @@ AUDIO_BACKBONES: dict[str, str] = {
     "panns": "v2abench.metrics.backbones.panns:PannsBackbone",
     "passt": "v2abench.metrics.backbones.passt:PasstBackbone",
     "resemblyzer": "v2abench.metrics.backbones.resemblyzer_backbone:ResemblyzerBackbone",
+    "laion": "v2abench.metrics.backbones.clap:ClapBackbone",
+    "imagebind": "v2abench.metrics.backbones.imagebind:ImageBindBackbone",
 }
 
 

@@ -1,0 +1,293 @@
+"""Every ``@synthprobe`` metric from one pass of the SynthFoley probe (PROTOCOL.md, "SynthFoley probes").
+
+The same definitions as the real-backbone metrics, with :class:`~v2abench.probes.SynthProbe` as the
+backbone (trained on the ``probe`` split only). Per clip, the generated audio, the reference audio
+(when the clip has one), the reference video and the caption each go through the probe once
+(audio and video features are cached by content, probe weights and settings):
+
+- ``fd@synthprobe`` -- Fréchet distance between the 128-d clip embeddings of generated and reference
+  audio over matched pairs (scipy ``sqrtm`` by default, ``fd_method="eig"`` for the symmetric
+  variant); interval: 200 resamples of both sets with the ``eig`` trace-sqrt, bias-centred
+  (:func:`~v2abench.metrics.frechet.bootstrap_fd`);
+- ``kad@synthprobe`` -- kernel audio distance x100 of the same embeddings (interval: 200 resamples
+  of both sets at the full reference set's bandwidth, bias-centred like FD's); ``fad_inf@synthprobe`` -- FD extrapolated to infinite N (per-clip embeddings);
+- ``kl@synthprobe`` -- KL(reference || generated) of the softmax over the probe's 12 class logits,
+  mean over pairs; ``is@synthprobe`` -- Inception score of the generated clips' class logits
+  (seed 2020, 10 splits);
+- ``ib@synthprobe`` (IB-style) -- mean cosine(video embedding of the reference video, audio
+  embedding of the generated audio), raw in [-1, 1] (boards show x100);
+- ``clap@synthprobe`` (CLAP-style) -- mean cosine(text embedding of the caption, generated audio
+  embedding); clips without a caption are dropped from it;
+- ``desync@synthprobe`` (DeSync-style) -- mean ``|argmax offset|`` in seconds of the offset head over
+  21 offsets from -1.0 to +1.0 s in 0.1 s steps, the whole clip as one window (lower is better);
+- ``align_acc@synthprobe`` -- share of (reference video, generated audio) pairs with
+  ``p(aligned) >= 0.5``, in [0, 1].
+
+Video: frames at 25 fps as decoded for evaluation (other rates are resampled by nearest frame
+time). When the frames last longer than the scored audio (test-fe scores only the continuation
+after the given prefix), the *last* ``duration`` seconds of frames are used, so that video and audio
+cover the same span. Audio at other rates is resampled to 16 kHz. Per-clip metrics carry 1000-resample
+intervals; IS 200 (PROTOCOL.md, Statistics).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from v2abench.data.feature_cache import FeatureCache
+from v2abench.metrics.base import ClipSample, Direction, MetricFamily, MetricResult, MetricSpec
+from v2abench.metrics.bootstrap import bootstrap_indices, mean_interval, percentile_interval, statistic_interval
+from v2abench.metrics.class_scores import inception_score, kl_per_pair
+from v2abench.metrics.embedding import audio_sha256
+from v2abench.metrics.frechet import FrechetDistanceError, bootstrap_fd, fad_inf, frechet_distance_features
+from v2abench.metrics.kernel_distance import kernel_audio_distance, median_bandwidth
+
+log = logging.getLogger(__name__)
+
+BACKBONE = "synthprobe"
+SAMPLE_RATE = 16_000
+FPS = 25.0
+ALIGNED_THRESHOLD = 0.5
+
+PAIRED_IDS = ("fd@synthprobe", "kad@synthprobe", "fad_inf@synthprobe", "kl@synthprobe")
+VIDEO_IDS = ("ib@synthprobe", "desync@synthprobe", "align_acc@synthprobe")
+
+
+def synthprobe_specs(weights_sha256: str | None = None) -> tuple[MetricSpec, ...]:
+    """The specs of every ``@synthprobe`` id (``weights_sha256``: of the probe's .safetensors)."""
+    sha = weights_sha256
+
+    def spec(mid: str, direction: Direction, unit: str, description: str) -> MetricSpec:
+        return MetricSpec(f"{mid}@{BACKBONE}", direction, BACKBONE, sha, unit=unit, description=description)
+
+    return (
+        spec("fd", Direction.LOWER, "", "Fréchet distance of probe audio embeddings"),
+        spec("kad", Direction.LOWER, "", "kernel audio distance x100 of probe audio embeddings"),
+        spec("fad_inf", Direction.LOWER, "", "FD extrapolated to infinite N"),
+        spec("kl", Direction.LOWER, "nats", "KL(reference || generated) of probe class posteriors"),
+        spec("is", Direction.HIGHER, "", "Inception score of probe class posteriors"),
+        spec("ib", Direction.HIGHER, "cosine", "IB-style: cosine(reference video, generated audio) embeddings"),
+        spec("clap", Direction.HIGHER, "cosine", "CLAP-style: cosine(caption, generated audio) embeddings"),
+        spec("desync", Direction.LOWER, "s", "DeSync-style: mean |predicted audio-video offset|"),
+        spec("align_acc", Direction.HIGHER, "share", "share of pairs judged aligned (p >= 0.5)"),
+    )
+
+
+def shipped_weights_sha256() -> str | None:
+    """sha256 of the shipped probe asset (None when it is not in this checkout)."""
+    from v2abench.probes.load import file_sha256, shipped_asset
+
+    weights = shipped_asset()[0]
+    return file_sha256(weights) if weights.is_file() else None
+
+
+def video_for_audio(frames: torch.Tensor, fps: float | None, duration: float) -> torch.Tensor:
+    """uint8 frames ``[T, 3, H, W]`` at 25 fps covering the scored ``duration`` (the last part of a
+    longer video: test-fe scores the continuation)."""
+    rate = float(fps or FPS)
+    if abs(rate - FPS) > 1e-6:  # nearest frame at each 25 fps tick
+        count = max(1, int(np.floor(frames.shape[0] / rate * FPS + 1e-6)))
+        idx = torch.clamp(torch.round(torch.arange(count) / FPS * rate).long(), max=frames.shape[0] - 1)
+        frames = frames[idx]
+    want = int(round(duration * FPS))
+    if 0 < want < frames.shape[0]:
+        frames = frames[frames.shape[0] - want :]
+    return frames
+
+
+def _centred_interval(values: list[float], point: float) -> tuple[float, float] | None:
+    """Percentile interval shifted by the resampling bias, mean(values) - point (as :func:`bootstrap_fd`)."""
+    arr = np.asarray(values, dtype=np.float64)
+    interval = percentile_interval(arr)
+    if interval is None:
+        return None
+    bias = float(np.mean(arr[np.isfinite(arr)])) - point
+    return interval[0] - bias, interval[1] - bias
+
+
+class SynthProbeMetrics(MetricFamily):
+    """All ``@synthprobe`` ids from one probe pass per clip.
+
+    Args:
+        probe: a loaded :class:`~v2abench.probes.SynthProbe` (tests pass a random one); None loads
+            ``path`` or the shipped asset (:func:`~v2abench.probes.load_synthprobe`; missing weights
+            raise :class:`~v2abench.weights.MissingWeightsError` naming the training command).
+        fd_method: ``sqrtm`` (default, av-benchmark) or ``eig``.
+        use_cache: cache audio/video features in the feature cache.
+    """
+
+    def __init__(self, probe: Any = None, *, path: Any = None, fd_method: str = "sqrtm", use_cache: bool = True,
+                 **kw: Any) -> None:
+        super().__init__(**kw)
+        if probe is None:
+            from v2abench.probes.load import load_synthprobe
+
+            probe = load_synthprobe(path)
+        self.probe = probe.eval()
+        self.fd_method = fd_method
+        self.weights_sha256: str | None = getattr(probe, "weights_sha256", None)
+        self.specs = synthprobe_specs(self.weights_sha256)
+        settings = {"id": BACKBONE, "sample_rate": SAMPLE_RATE, "fps": FPS, "config": probe.cfg.to_dict(), "version": 1}
+        self.cache = FeatureCache(BACKBONE, self.weights_sha256, settings) if use_cache else None
+        self.offsets = probe.cfg.offsets_seconds().numpy()
+        self.gen_emb: list[torch.Tensor] = []  # paired clips only
+        self.ref_emb: list[torch.Tensor] = []
+        self.gen_logits_paired: list[torch.Tensor] = []
+        self.ref_logits: list[torch.Tensor] = []
+        self.gen_logits: list[torch.Tensor] = []  # every clip (IS)
+        self.ib: list[float] = []
+        self.clap: list[float] = []
+        self.desync: list[float] = []
+        self.signed_offset: list[float] = []
+        self.p_aligned: list[float] = []
+        self.metric_dropped: dict[str, dict[str, str]] = {s.id: {} for s in self.specs}
+        self._text: dict[str, torch.Tensor] = {}
+
+    # ------------------------------------------------------------------ features
+    def _cached(self, key: str, compute: Any) -> dict[str, torch.Tensor]:
+        if self.cache is None:
+            return compute()
+        return self.cache.get_or_compute(key, compute)
+
+    def audio_features(self, audio: torch.Tensor, rate: int) -> dict[str, torch.Tensor]:
+        audio = audio.detach().float().reshape(-1).cpu()
+        if rate != SAMPLE_RATE:
+            import torchaudio.functional as AF
+
+            audio = AF.resample(audio, rate, SAMPLE_RATE)
+
+        def compute() -> dict[str, torch.Tensor]:
+            with torch.no_grad():
+                out = self.probe.encode_audio(audio.unsqueeze(0))
+            return {k: out[k][0].float().contiguous() for k in ("embedding", "logits", "sync")}
+
+        return self._cached("audio-" + audio_sha256(audio, SAMPLE_RATE), compute)
+
+    def video_features(self, frames: torch.Tensor) -> dict[str, torch.Tensor]:
+        frames = frames.detach().cpu().contiguous()
+        if frames.dtype != torch.uint8:
+            raise TypeError(f"frames must be uint8 [T, 3, H, W], got {frames.dtype}")
+        digest = hashlib.sha256(str(tuple(frames.shape)).encode())
+        digest.update(frames.numpy().tobytes())
+
+        def compute() -> dict[str, torch.Tensor]:
+            with torch.no_grad():
+                out = self.probe.encode_frames(frames)
+            return {k: out[k][0].float().contiguous() for k in ("embedding", "sync")}
+
+        return self._cached("video-" + digest.hexdigest(), compute)
+
+    def text_embedding(self, caption: str) -> torch.Tensor:
+        if caption not in self._text:
+            with torch.no_grad():
+                self._text[caption] = self.probe.encode_text([caption])[0].float()
+        return self._text[caption]
+
+    # ------------------------------------------------------------------ metric interface
+    def _drop(self, ids: tuple[str, ...], clip_id: str, reason: str) -> None:
+        for mid in ids:
+            self.metric_dropped[mid][clip_id] = reason
+
+    def update(self, sample: ClipSample) -> None:
+        if sample.generated is None or sample.generated.numel() == 0:
+            self.drop(sample.id, "no generated audio")
+            return
+        gen = self.audio_features(sample.generated, sample.generated_rate)
+        self.gen_logits.append(gen["logits"])
+        if sample.reference is not None and sample.reference_rate is not None and sample.reference.numel() > 0:
+            ref = self.audio_features(sample.reference, sample.reference_rate)
+            self.gen_emb.append(gen["embedding"])
+            self.ref_emb.append(ref["embedding"])
+            self.gen_logits_paired.append(gen["logits"])
+            self.ref_logits.append(ref["logits"])
+        else:
+            self._drop(PAIRED_IDS, sample.id, "no reference audio")
+        if sample.caption:
+            self.clap.append(float(F.cosine_similarity(self.text_embedding(sample.caption), gen["embedding"], dim=0)))
+        else:
+            self._drop(("clap@synthprobe",), sample.id, "no caption")
+        if sample.frames is None or sample.frames.shape[0] == 0:
+            self._drop(VIDEO_IDS, sample.id, "no video frames")
+            return
+        video = self.video_features(video_for_audio(sample.frames, sample.fps, sample.duration))
+        self.ib.append(float(F.cosine_similarity(video["embedding"], gen["embedding"], dim=0)))
+        try:
+            with torch.no_grad():
+                offsets, aligned = self.probe.pair_logits(
+                    {k: v.unsqueeze(0) for k, v in video.items()}, {k: gen[k].unsqueeze(0) for k in ("embedding", "sync")})
+        except ValueError as err:  # shorter than the offset range
+            self._drop(("desync@synthprobe", "align_acc@synthprobe"), sample.id, str(err))
+            return
+        offset = float(self.offsets[int(offsets[0].argmax())])
+        self.signed_offset.append(offset)
+        self.desync.append(abs(offset))
+        self.p_aligned.append(float(torch.sigmoid(aligned[0])))
+
+    def _result(self, mid: str, value: float | None, n: int, **kw: Any) -> MetricResult:
+        s = self.spec(mid)
+        dropped = dict(self.dropped) | self.metric_dropped[mid]
+        return MetricResult(mid, value, s.direction, n, s.backbone, s.weights_sha256, s.version, dropped, **kw)
+
+    def compute(self) -> list[MetricResult]:
+        seed, reps = self.bootstrap_seed, self.bootstrap_resamples
+        results: list[MetricResult] = []
+        n = len(self.gen_emb)
+        if n >= 2:
+            gen = torch.stack(self.gen_emb).double().numpy()
+            ref = torch.stack(self.ref_emb).double().numpy()
+            try:
+                fd = frechet_distance_features(gen, ref, method=self.fd_method)
+                results.append(self._result("fd@synthprobe", fd, n, interval=bootstrap_fd(gen, ref, 200, seed),
+                                            extra={"method": self.fd_method}))
+            except FrechetDistanceError as err:
+                log.error("fd@synthprobe failed: %s", err)
+                results.append(self._result("fd@synthprobe", None, n, extra={"error": str(err)}))
+            results.append(self._result("kad@synthprobe", kernel_audio_distance(gen, ref), n, interval=self._kad_interval(gen, ref)))
+            try:
+                intercept, slope = fad_inf(gen, ref, frame_level=False, seed=seed)
+                results.append(self._result("fad_inf@synthprobe", intercept, n, extra={"slope": slope}))
+            except (FrechetDistanceError, ValueError, np.linalg.LinAlgError) as err:
+                results.append(self._result("fad_inf@synthprobe", None, n, extra={"error": str(err)}))
+            kl = kl_per_pair(torch.stack(self.gen_logits_paired), torch.stack(self.ref_logits)).numpy()
+            results.append(self._result("kl@synthprobe", float(kl.mean()), n, interval=mean_interval(kl, reps, seed)))
+        else:
+            results += [self._result(mid, None, n) for mid in PAIRED_IDS]
+        m = len(self.gen_logits)
+        if m >= 2:
+            logits = torch.stack(self.gen_logits)
+            mean, std = inception_score(logits)
+            interval = statistic_interval(m, lambda idx: inception_score(logits[torch.from_numpy(idx)])[0], 200, seed)
+            results.append(self._result("is@synthprobe", mean, m, interval=interval, extra={"std_over_splits": std}))
+        else:
+            results.append(self._result("is@synthprobe", None, m))
+        for mid, values, extra in (
+            ("ib@synthprobe", self.ib, {}),
+            ("clap@synthprobe", self.clap, {}),
+            ("desync@synthprobe", self.desync,
+             {"signed_mean_offset": float(np.mean(self.signed_offset)) if self.signed_offset else None,
+              "offsets": [float(self.offsets[0]), float(self.offsets[-1]), float(self.offsets[1] - self.offsets[0])]}),
+            ("align_acc@synthprobe", [float(p >= ALIGNED_THRESHOLD) for p in self.p_aligned],
+             {"threshold": ALIGNED_THRESHOLD, "mean_p_aligned": float(np.mean(self.p_aligned)) if self.p_aligned else None}),
+        ):
+            arr = np.asarray(values, dtype=np.float64)
+            value = float(arr.mean()) if arr.size else None
+            results.append(self._result(mid, value, int(arr.size), interval=mean_interval(arr, reps, seed) if arr.size else None,
+                                        extra=extra))
+        order = {s.id: i for i, s in enumerate(self.specs)}
+        return sorted(results, key=lambda r: order[r.id])
+
+    def _kad_interval(self, gen: np.ndarray, ref: np.ndarray, resamples: int = 200) -> tuple[float, float] | None:
+        n = gen.shape[0]
+        if n < 3:
+            return None
+        gi = bootstrap_indices(n, resamples, self.bootstrap_seed)
+        ri = bootstrap_indices(ref.shape[0], resamples, self.bootstrap_seed + 1)
+        sigma = median_bandwidth(ref)  # the full reference set's bandwidth for every resample
+        values = [kernel_audio_distance(gen[g], ref[r], bandwidth=sigma) for g, r in zip(gi, ri)]
+        return _centred_interval(values, kernel_audio_distance(gen, ref, bandwidth=sigma))
