@@ -89,6 +89,7 @@ BUILTIN: tuple[tuple[str, ...], ...] = (
     ("noise", "generator", "v2abench.models.baselines:Noise", "white Gaussian noise, seeded per clip (floor)"),
     ("retrieval", "generator", "v2abench.models.baselines:Retrieval", "audio of the nearest train clip by a visual descriptor"),
     ("foleygen", "generator", "v2abench.models.foleygen:FoleyGen", "FoleyGen: delay-pattern LM with a visual prefix", "v2abench.models.foleygen:FoleyGenTrainable"),
+    ("synthav", "encoder", "v2abench.encoders.synthav_load:load_synthav", "SynthAV encoders for SynthFoley: semantic 5 fps x 128, sync 25 fps x 64, word-level text", "v2abench.encoders.synthav_training:SynthAVTrainable"),
     ("synth-rvq", "codec", "v2abench.codecs.synth:load_synth_rvq", "SynthFoley discrete codec: 16 kHz, 50 Hz, 4 x 1024 RVQ", "v2abench.codecs.training:SynthRVQTrainable"),
     ("synth-latent", "codec", "v2abench.codecs.synth:load_synth_latent", "SynthFoley latent autoencoder: 16 kHz, 50 Hz, 8 channels", "v2abench.codecs.training:SynthLatentTrainable"),
 )

@@ -22,13 +22,14 @@ a 25 fps synchrony space of ``sync_dim`` dimensions:
 Frames are reduced to ``image_size`` x ``image_size`` by :func:`prepare_frames` (bilinear with
 antialiasing, rounded back to uint8) — the same function for training data and inference, so the
 networks see identical pixels either way. Nothing here is published: every size and choice is ours,
-sized for CPU training (the ``quick`` preset trains in about 35 minutes on one core).
+sized for CPU training (the ``quick`` preset: about 0.8 M parameters, 3.1 MB fp32, about 32 minutes
+on one core).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 import torch
@@ -70,7 +71,6 @@ class SynthAVConfig:
     n_mels: int = 64
     audio_hidden: int = 64
     audio_dilations: tuple[int, ...] = (1, 2, 4)
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -103,7 +103,7 @@ def resample_index(n_frames: int, fps: float, out_fps: float) -> torch.Tensor:
     """Indices of the input frames showing at times ``k / out_fps`` (nearest index; at least one frame)."""
     if not (fps > 0 and out_fps > 0):
         raise ValueError(f"frame rates must be > 0, got {fps}, {out_fps}")
-    n_out = max(1, int(round(n_frames * out_fps / fps)))
+    n_out = max(1, round(n_frames * out_fps / fps))
     return torch.clamp((torch.arange(n_out) * (fps / out_fps)).round().long(), max=n_frames - 1)
 
 

@@ -42,14 +42,26 @@ import lightning as L
 import numpy as np
 import torch
 import torch.nn.functional as F
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+)
 from safetensors.torch import save_file
 from torch.utils.data import DataLoader, Dataset
 
 from v2abench.atomic import atomic_path, write_json
 from v2abench.data.feature_cache import FeatureCache
 from v2abench.data.splits import SplitData, load_split, resolve_split
-from v2abench.encoders.synthav import MelFrontend, SynthAV, SynthAVConfig, info_nce, prepare_frames
+from v2abench.encoders.synthav import (
+    MelFrontend,
+    SynthAV,
+    SynthAVConfig,
+    info_nce,
+    prepare_frames,
+)
 from v2abench.encoders.text_tokenizer import WordTokenizer
 from v2abench.media import decode_clip
 
@@ -89,8 +101,8 @@ def decode_split_av(split: SplitData, cfg: SynthAVConfig, progress: bool = True)
     """
     frontend = MelFrontend(cfg)
     duration = split.clips[0].duration
-    n_frames = int(round(duration * cfg.sync_fps))
-    n_samples = int(round(duration * cfg.sample_rate))
+    n_frames = round(duration * cfg.sync_fps)
+    n_samples = round(duration * cfg.sample_rate)
     n_mel = n_samples // cfg.hop + 1
     count = len(split.clips)
     frames = torch.empty((count, n_frames, 3, cfg.image_size, cfg.image_size), dtype=torch.uint8)
