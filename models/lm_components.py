@@ -37,6 +37,10 @@ def build_codec(cfg: dict[str, Any]) -> torch.nn.Module:
             codec = SynthRVQCodec(STFTCodecConfig.from_dict(dict(model) | {"kmeans_init": False}))
         codec.weights_sha256 = None  # type: ignore[attr-defined]
         return codec.eval()
+    if "pretrained" in cfg:
+        from v2abench.codecs.pretrained import load_pretrained_codec
+
+        return load_pretrained_codec(cfg["pretrained"]).eval()
     return load_synth_rvq(cfg.get("path"))
 
 
@@ -45,7 +49,11 @@ def build_visual_encoder(cfg: dict[str, Any]) -> Any:
         from v2abench.encoders.thumbnail import ThumbnailEncoder
 
         return ThumbnailEncoder(size=int(cfg.get("size", 8)), fps=float(cfg.get("fps", 25.0)))
-    raise ValueError(f"unknown visual encoder {cfg.get('name')!r} (available: thumbnail)")
+    if cfg["name"] == "open-clip":
+        from v2abench.encoders.open_clip_image import OpenClipImageEncoder
+
+        return OpenClipImageEncoder(model_name=cfg.get("model", "ViT-B-32"), fps=float(cfg.get("fps", 1.0)), weights_name=cfg.get("weights"))
+    raise ValueError(f"unknown visual encoder {cfg.get('name')!r} (available: thumbnail, open-clip)")
 
 
 class TokenFeatureSet(Dataset):

@@ -90,6 +90,12 @@ BUILTIN: tuple[tuple[str, ...], ...] = (
     ("retrieval", "generator", "v2abench.models.baselines:Retrieval", "audio of the nearest train clip by a visual descriptor"),
     ("foleygen", "generator", "v2abench.models.foleygen:FoleyGen", "FoleyGen: delay-pattern LM with a visual prefix", "v2abench.models.foleygen:FoleyGenTrainable"),
     ("synthav", "encoder", "v2abench.encoders.synthav_load:load_synthav", "SynthAV encoders for SynthFoley: semantic 5 fps x 128, sync 25 fps x 64, word-level text", "v2abench.encoders.synthav_training:SynthAVTrainable"),
+    ("encodec-24khz", "codec", "v2abench.codecs.pretrained:encodec_24khz", "EnCodec 24 kHz (local weights)"),
+    ("dac-16khz", "codec", "v2abench.codecs.pretrained:dac_16khz", "DAC 16 kHz (local weights)"),
+    ("dac-24khz", "codec", "v2abench.codecs.pretrained:dac_24khz", "DAC 24 kHz (local weights)"),
+    ("dac-44khz", "codec", "v2abench.codecs.pretrained:dac_44khz", "DAC 44.1 kHz (local weights)"),
+    ("audiogen-encodec-16khz", "codec", "v2abench.codecs.pretrained:audiogen_encodec_16khz", "AudioGen's EnCodec 16 kHz, 4 x 2048, 50 Hz (local weights)"),
+    ("open-clip", "encoder", "v2abench.encoders.open_clip_image:OpenClipImageEncoder", "open_clip CLIP / EVA-CLIP image towers (local weights)"),
     ("synth-rvq", "codec", "v2abench.codecs.synth:load_synth_rvq", "SynthFoley discrete codec: 16 kHz, 50 Hz, 4 x 1024 RVQ", "v2abench.codecs.training:SynthRVQTrainable"),
     ("synth-latent", "codec", "v2abench.codecs.synth:load_synth_latent", "SynthFoley latent autoencoder: 16 kHz, 50 Hz, 8 channels", "v2abench.codecs.training:SynthLatentTrainable"),
 )

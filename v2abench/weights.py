@@ -22,6 +22,7 @@ from pathlib import Path
 
 from v2abench import paths
 from v2abench.atomic import atomic_path, write_json
+from v2abench.encoders.specs import ENCODER_WEIGHTS
 from v2abench.metrics.backbones.specs import BACKBONE_WEIGHTS
 from v2abench.weights_spec import WeightsSpec
 
@@ -45,6 +46,7 @@ WEIGHTS: dict[str, WeightsSpec] = {
         WeightsSpec("dac-44khz", "weights_44khz.pth", "https://github.com/descriptinc/descript-audio-codec/releases/download/0.0.1/weights.pth", "", "MIT", description="DAC 44.1 kHz"),
         WeightsSpec("audiogen-encodec-16khz", "compression_state_dict.bin", "https://huggingface.co/facebook/audiogen-medium/resolve/main/compression_state_dict.bin", "", "CC-BY-NC-4.0", description="AudioGen's 16 kHz EnCodec (4 x 2048, 50 Hz), used by FoleyGen and VATT"),
         *BACKBONE_WEIGHTS,
+        *ENCODER_WEIGHTS,
     )
 }
 

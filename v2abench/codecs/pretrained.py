@@ -1,8 +1,9 @@
 """Released neural codecs behind the :class:`~v2abench.codecs.base.DiscreteCodec` interface.
 
-Each one is built from its own package's modules with random weights, then filled with a strict
-``load_state_dict`` from the file the weights registry holds (:func:`v2abench.weights.require`;
-nothing here downloads). Files are read with ``torch.load(weights_only=True)``::
+Each one is built from its own package's modules on the meta device (no random initialisation),
+then given the tensors of the file the weights registry holds, every key and shape checked
+(:func:`load_strict`; :func:`v2abench.weights.require` finds the file, nothing here downloads).
+Files are read with ``torch.load(weights_only=True)``; ``weights_sha256`` is the file's sha256::
 
     name                     class               rate     hop   frames/s  K x V        file (registry entry)
     encodec-24khz            EncodecCodec        24000    320   75        2..32 x 1024 state dict (.th)
@@ -41,8 +42,9 @@ import logging
 import math
 import pickle
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import torch
 from torch import nn
@@ -55,9 +57,9 @@ ENCODEC_24K_BANDWIDTHS = (1.5, 3.0, 6.0, 12.0, 24.0)
 
 # descript-audio-codec conf/final/{16khz,24khz,44khz}.yml, model section (commit c7cfc5d).
 DAC_CONFIGS: dict[str, dict[str, Any]] = {
-    "16khz": dict(sample_rate=16000, encoder_dim=64, encoder_rates=[2, 4, 5, 8], decoder_dim=1536, decoder_rates=[8, 5, 4, 2], n_codebooks=12, codebook_size=1024, codebook_dim=8),
-    "24khz": dict(sample_rate=24000, encoder_dim=64, encoder_rates=[2, 4, 5, 8], decoder_dim=1536, decoder_rates=[8, 5, 4, 2], n_codebooks=32, codebook_size=1024, codebook_dim=8),
-    "44khz": dict(sample_rate=44100, encoder_dim=64, encoder_rates=[2, 4, 8, 8], decoder_dim=1536, decoder_rates=[8, 8, 4, 2], n_codebooks=9, codebook_size=1024, codebook_dim=8),
+    "16khz": {"sample_rate": 16000, "encoder_dim": 64, "encoder_rates": [2, 4, 5, 8], "decoder_dim": 1536, "decoder_rates": [8, 5, 4, 2], "n_codebooks": 12, "codebook_size": 1024, "codebook_dim": 8},
+    "24khz": {"sample_rate": 24000, "encoder_dim": 64, "encoder_rates": [2, 4, 5, 8], "decoder_dim": 1536, "decoder_rates": [8, 5, 4, 2], "n_codebooks": 32, "codebook_size": 1024, "codebook_dim": 8},
+    "44khz": {"sample_rate": 44100, "encoder_dim": 64, "encoder_rates": [2, 4, 8, 8], "decoder_dim": 1536, "decoder_rates": [8, 8, 4, 2], "n_codebooks": 9, "codebook_size": 1024, "codebook_dim": 8},
 }
 _DAC_STRUCTURE = ("sample_rate", "encoder_dim", "encoder_rates", "latent_dim", "decoder_dim", "decoder_rates", "n_codebooks", "codebook_size", "codebook_dim")
 
@@ -91,7 +93,11 @@ def read_checkpoint(path: Path | str) -> Any:
 
 
 def load_strict(network: nn.Module, state: dict[str, torch.Tensor], what: str) -> None:
-    """``load_state_dict(strict=True)`` with a short, readable account of any mismatch."""
+    """Load ``state`` into ``network`` (built on the meta device or not), every key and shape matching.
+
+    The tensors are assigned, not copied, so a network built under ``torch.device("meta")`` costs
+    no random initialisation; a mismatch raises ``ValueError`` with a short account of it.
+    """
     ours, theirs = network.state_dict(), state
     missing = sorted(set(ours) - set(theirs))
     unexpected = sorted(set(theirs) - set(ours))
@@ -101,7 +107,10 @@ def load_strict(network: nn.Module, state: dict[str, torch.Tensor], what: str) -
                  f"{len(unexpected)} unexpected (e.g. {unexpected[:3]})" if unexpected else "",
                  f"{len(shapes)} of another shape (e.g. {shapes[:3]})" if shapes else ""]
         raise ValueError(f"{what}: the state dict does not fit the network: " + "; ".join(p for p in parts if p))
-    network.load_state_dict(theirs, strict=True)
+    network.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in theirs.items()}, strict=True, assign=True)
+    left = [n for n, t in (*network.named_parameters(), *network.named_buffers()) if t.is_meta]
+    if left:
+        raise ValueError(f"{what}: {len(left)} tensors were not in the state dict (e.g. {left[:3]})")
 
 
 class PretrainedCodec(DiscreteCodec):
@@ -146,8 +155,10 @@ class EncodecCodec(PretrainedCodec):
 
     @classmethod
     def from_file(cls, path: Path | str, bandwidth: float = 6.0) -> EncodecCodec:
-        codec = cls(bandwidth)
-        load_strict(codec.network, read_checkpoint(path), f"EnCodec 24 kHz ({path})")
+        state = read_checkpoint(path)
+        with torch.device("meta"):
+            codec = cls(bandwidth)
+        load_strict(codec.network, state, f"EnCodec 24 kHz ({path})")
         codec._loaded_from(path)
         return codec
 
@@ -170,7 +181,11 @@ class EncodecCodec(PretrainedCodec):
 
 
 class DacCodec(PretrainedCodec):
-    """Descript Audio Codec at 16, 24 or 44.1 kHz; ``num_codebooks`` keeps the first K' of its K."""
+    """Descript Audio Codec at 16, 24 or 44.1 kHz; ``num_codebooks`` keeps the first K' of its K.
+
+    The 16 and 24 kHz decoders (a stride-5 transposed convolution) return ``T * hop - 8`` samples;
+    ``decode`` pads the last 8 with zeros, as the interface returns ``T * hop``.
+    """
 
     def __init__(self, variant: str = "44khz", num_codebooks: int | None = None, config: dict[str, Any] | None = None) -> None:
         super().__init__()
@@ -181,15 +196,15 @@ class DacCodec(PretrainedCodec):
         kwargs = {**DAC_CONFIGS[variant], **(config or {})}
         if kwargs["sample_rate"] != DAC_CONFIGS[variant]["sample_rate"]:
             raise ValueError(f"DAC {variant} config has sample rate {kwargs['sample_rate']}, expected {DAC_CONFIGS[variant]['sample_rate']}")
+        total = int(kwargs["n_codebooks"])
+        if num_codebooks is not None and not 1 <= num_codebooks <= total:
+            raise ValueError(f"DAC {variant} has {total} codebooks; num_codebooks={num_codebooks} is out of range")
         self.variant, self.config = variant, kwargs
         self.name = self.weights_name = f"dac-{variant}"
         self.network = dac.DAC(**kwargs)
         self.sample_rate = int(kwargs["sample_rate"])
         self.frame_rate = self.sample_rate / math.prod(kwargs["encoder_rates"])
         self.codebook_size = int(kwargs["codebook_size"])
-        total = int(kwargs["n_codebooks"])
-        if num_codebooks is not None and not 1 <= num_codebooks <= total:
-            raise ValueError(f"DAC {variant} has {total} codebooks; num_codebooks={num_codebooks} is out of range")
         self.num_codebooks = total if num_codebooks is None else int(num_codebooks)
         self.eval()
 
@@ -200,7 +215,8 @@ class DacCodec(PretrainedCodec):
             raise ValueError(f"{path} is not a DAC weights file (a dict with 'state_dict' and 'metadata')")
         saved = (package.get("metadata") or {}).get("kwargs") or {}
         config = {k: saved[k] for k in _DAC_STRUCTURE if saved.get(k) is not None}
-        codec = cls(variant, num_codebooks, config)
+        with torch.device("meta"):
+            codec = cls(variant, num_codebooks, config)
         load_strict(codec.network, package["state_dict"], f"DAC {variant} ({path})")
         codec._loaded_from(path)
         return codec
@@ -257,7 +273,7 @@ def audiogen_config(xp_cfg: str | dict[str, Any] | None) -> dict[str, Any]:
         return copy.deepcopy(AUDIOGEN_ENCODEC_16K)
     root = yaml.safe_load(xp_cfg) if isinstance(xp_cfg, str) else xp_cfg
     if not isinstance(root, dict):
-        raise ValueError("xp.cfg is not a mapping")
+        raise TypeError("xp.cfg is not a mapping")
     if root.get("compression_model", "encodec") != "encodec":
         raise ValueError(f"xp.cfg describes a {root['compression_model']!r} model, not EnCodec")
     keys = ("sample_rate", "channels", "encodec", "seanet", "rvq")
@@ -322,7 +338,8 @@ class AudioGenEncodec16k(PretrainedCodec):
         config = audiogen_config(package.get("xp.cfg"))
         if config["sample_rate"] != AUDIOGEN_ENCODEC_16K["sample_rate"] or config["rvq"].get("n_q") != 4:
             log.warning("%s: xp.cfg describes %s Hz, %s codebooks; building that", path, config["sample_rate"], config["rvq"].get("n_q"))
-        codec = cls(config)
+        with torch.device("meta"):
+            codec = cls(config)
         load_strict(codec.network, package["best_state"], f"AudioGen EnCodec ({path})")
         codec._loaded_from(path)
         return codec
