@@ -77,6 +77,7 @@ BACKBONE_FAMILIES: tuple[BackboneFamily, ...] = (
     BackboneFamily("resemblyzer", f"{BB}.resemblyzer_backbone:ResemblyzerBackbone", "v2abench.metrics.style_similarity:StyleSimilarity", "v2abench.metrics.style_similarity:resemblyzer_spec", 16_000),
     BackboneFamily("imagebind", f"{BB}.imagebind:ImageBindBackbone", "v2abench.metrics.ib_score:ImageBindScore", "v2abench.metrics.ib_score:ib_spec", 16_000),
     BackboneFamily("laion", f"{BB}.clap:ClapBackbone", "v2abench.metrics.clap_score:ClapScore", "v2abench.metrics.clap_score:clap_specs", 48_000),
+    BackboneFamily("synthprobe", "v2abench.metrics.synthprobe_metrics:SynthProbeBackbone", "v2abench.metrics.synthprobe_metrics:SynthProbeMetrics", "v2abench.metrics.synthprobe_metrics:synthprobe_specs", 16_000),
     BackboneFamily("synchformer", f"{BB}.synchformer:SynchformerBackbone", "v2abench.metrics.desync:DeSync", "v2abench.metrics.desync:desync_spec", 16_000),
 )
 BACKBONE_RATES = {f.backbone: f.sample_rate for f in BACKBONE_FAMILIES}
@@ -102,6 +103,10 @@ def _file_sha256(path: Path) -> str:
 
 def family_weights_sha256(family: BackboneFamily) -> str | None:
     """sha256 of the weights the backbone would load now (None when absent)."""
+    if family.backbone == "synthprobe":  # shipped in the package, not in the weights registry
+        from v2abench.metrics.synthprobe_metrics import shipped_weights_sha256
+
+        return shipped_weights_sha256()
     if family.backbone == "resemblyzer":
         from v2abench.metrics.backbones.resemblyzer_backbone import shipped_weights_path
 

@@ -96,6 +96,7 @@ BUILTIN: tuple[tuple[str, ...], ...] = (
     ("dac-44khz", "codec", "v2abench.codecs.pretrained:dac_44khz", "DAC 44.1 kHz (local weights)"),
     ("audiogen-encodec-16khz", "codec", "v2abench.codecs.pretrained:audiogen_encodec_16khz", "AudioGen's EnCodec 16 kHz, 4 x 2048, 50 Hz (local weights)"),
     ("open-clip", "encoder", "v2abench.encoders.open_clip_image:OpenClipImageEncoder", "open_clip CLIP / EVA-CLIP image towers (local weights)"),
+    ("synthprobe", "probe", "v2abench.probes.load:load_synthprobe", "SynthFoley evaluation probe (trained on the probe split only)", "v2abench.probes.training:SynthProbeTrainable"),
     ("synth-rvq", "codec", "v2abench.codecs.synth:load_synth_rvq", "SynthFoley discrete codec: 16 kHz, 50 Hz, 4 x 1024 RVQ", "v2abench.codecs.training:SynthRVQTrainable"),
     ("synth-latent", "codec", "v2abench.codecs.synth:load_synth_latent", "SynthFoley latent autoencoder: 16 kHz, 50 Hz, 8 channels", "v2abench.codecs.training:SynthLatentTrainable"),
 )

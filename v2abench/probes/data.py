@@ -30,14 +30,25 @@ from typing import Any
 import lightning as L
 import numpy as np
 import torch
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+)
 from torch.utils.data import DataLoader, Dataset
 
 from v2abench.data.feature_cache import FeatureCache
 from v2abench.data.splits import SplitData, load_split
 from v2abench.data.synthfoley.spec import AMBIENCES, CLASS_NAMES
 from v2abench.media import decode_clip
-from v2abench.probes.synthprobe import SynthProbeConfig, encode_text, key_frame_indices, lowres_frames
+from v2abench.probes.synthprobe import (
+    SynthProbeConfig,
+    encode_text,
+    key_frame_indices,
+    lowres_frames,
+)
 
 log = logging.getLogger(__name__)
 

@@ -46,7 +46,12 @@ from safetensors.torch import save_file
 from v2abench.atomic import atomic_path, write_json
 from v2abench.data.splits import load_split
 from v2abench.probes.data import ProbeDataModule
-from v2abench.probes.synthprobe import SynthProbe, SynthProbeConfig, build_vocab, count_parameters
+from v2abench.probes.synthprobe import (
+    SynthProbe,
+    SynthProbeConfig,
+    build_vocab,
+    count_parameters,
+)
 
 log = logging.getLogger(__name__)
 
