@@ -34,7 +34,6 @@ offset accuracy on ``eval.split`` (val by default) and stores them in ``meta.jso
 from __future__ import annotations
 
 import logging
-import math
 from pathlib import Path
 from typing import Any
 
@@ -256,22 +255,9 @@ class SynthAVModule(L.LightningModule):
         return parts["loss"]
 
     def configure_optimizers(self) -> dict[str, Any]:
-        opt = self.config.get("optim", {})
-        optimizer = torch.optim.AdamW(self.model.parameters(), lr=float(opt.get("lr", 2e-3)),
-                                      betas=tuple(opt.get("betas", (0.9, 0.99))),
-                                      weight_decay=float(opt.get("weight_decay", 0.01)))
-        total = max(1, int(self.config.get("trainer", {}).get("max_steps", 1000)))
-        warmup = int(opt.get("warmup_steps", 0))
-        floor = float(opt.get("min_lr_ratio", 0.05))
+        from v2abench.training.optim import adamw_warmup_cosine
 
-        def factor(step: int) -> float:
-            if step < warmup:
-                return (step + 1) / warmup
-            progress = min(1.0, (step - warmup) / max(1, total - warmup))
-            return floor + (1.0 - floor) * 0.5 * (1.0 + math.cos(math.pi * progress))
-
-        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+        return adamw_warmup_cosine(self.model.parameters(), self.config, default_lr=2e-3, default_floor=0.05)
 
 
 # --------------------------------------------------------------------------------------------- quality

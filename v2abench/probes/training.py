@@ -173,22 +173,9 @@ class SynthProbeModule(L.LightningModule):
             self._started = None
 
     def configure_optimizers(self) -> dict[str, Any]:
-        opt = self.config.get("optim", {})
-        optimizer = torch.optim.AdamW(self.probe.parameters(), lr=float(opt.get("lr", 1e-3)),
-                                      betas=tuple(opt.get("betas", (0.9, 0.99))),
-                                      weight_decay=float(opt.get("weight_decay", 0.01)))
-        total = max(1, int(self.config.get("trainer", {}).get("max_steps", 1000)))
-        warmup = int(opt.get("warmup_steps", 0))
-        floor = float(opt.get("min_lr_ratio", 0.1))
+        from v2abench.training.optim import adamw_warmup_cosine
 
-        def factor(step: int) -> float:
-            if step < warmup:
-                return (step + 1) / warmup
-            progress = min(1.0, (step - warmup) / max(1, total - warmup))
-            return floor + (1.0 - floor) * 0.5 * (1.0 + math.cos(math.pi * progress))
-
-        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+        return adamw_warmup_cosine(self.probe.parameters(), self.config, default_lr=1e-3, default_floor=0.1)
 
 
 def weights_state(probe: SynthProbe) -> dict[str, torch.Tensor]:
