@@ -51,3 +51,11 @@ def test_fetch_fails_fast_offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert "weights import dac-24khz" in result.output
     assert not weights.WEIGHTS["dac-24khz"].path.exists()
     assert "dac-44khz" in runner.invoke(app, ["weights", "list"]).output
+
+
+def test_shipped_assets_match_their_recorded_sha256() -> None:
+    for name, sha in weights.SHIPPED_ASSETS.items():
+        path = weights.shipped_asset_path(name)
+        assert path.is_file(), name
+        assert path.stat().st_size <= 8_000_000, name
+        assert weights.sha256_file(path) == sha, name

@@ -51,6 +51,17 @@ WEIGHTS: dict[str, WeightsSpec] = {
 }
 
 
+# Assets trained by the suite and shipped inside the package (v2abench/assets/<name>.safetensors),
+# with the sha256 of each version; `v2abench weights verify` and the tests check the files against it.
+SHIPPED_ASSETS: dict[str, str] = {
+    "synthprobe-v1": "cfe9e91c3bb1e2290ef6b07e75a3485dd0e1021b193e563da4bb784c3dbe0f0d",
+}
+
+
+def shipped_asset_path(name: str) -> Path:
+    return Path(__file__).resolve().parent / "assets" / f"{name}.safetensors"
+
+
 def get_spec(name: str) -> WeightsSpec:
     if name not in WEIGHTS:
         import difflib

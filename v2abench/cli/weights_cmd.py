@@ -17,11 +17,13 @@ console = Console()
 @app.command("list")
 def list_weights() -> None:
     """Every pretrained file the suite knows, and whether it is present."""
-    from v2abench.weights import WEIGHTS
+    from v2abench.weights import SHIPPED_ASSETS, WEIGHTS
 
     table = Table("name", "present", "hash", "licence", "file", "description")
     for spec in WEIGHTS.values():
         table.add_row(spec.name, "yes" if spec.path.is_file() else "no", spec.expected[:12] or "unpinned", spec.licence, spec.filename, spec.description)
+    for name, sha in SHIPPED_ASSETS.items():
+        table.add_row(name, "shipped", sha[:12], "MIT (suite-trained)", f"v2abench/assets/{name}.safetensors", "trained by v2abench on SynthFoley")
     console.print(table)
 
 
