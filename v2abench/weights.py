@@ -54,6 +54,7 @@ WEIGHTS: dict[str, WeightsSpec] = {
 # Assets trained by the suite and shipped inside the package (v2abench/assets/<name>.safetensors),
 # with the sha256 of each version; `v2abench weights verify` and the tests check the files against it.
 SHIPPED_ASSETS: dict[str, str] = {
+    "synth-rvq-v1": "c9472227d27227aefcff4c12c0761c0e13a10137fe309b1f8a9935d2da59336b",
     "synthprobe-v1": "cfe9e91c3bb1e2290ef6b07e75a3485dd0e1021b193e563da4bb784c3dbe0f0d",
 }
 
