@@ -12,7 +12,6 @@ then checks the file against that record and says that it is unpinned.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import shutil
@@ -21,6 +20,7 @@ import urllib.request
 from pathlib import Path
 
 from v2abench import paths
+from v2abench.artefacts import sha256_file
 from v2abench.atomic import atomic_path, write_json
 from v2abench.encoders.specs import ENCODER_WEIGHTS
 from v2abench.metrics.backbones.specs import BACKBONE_WEIGHTS
@@ -73,12 +73,6 @@ def get_spec(name: str) -> WeightsSpec:
     return WEIGHTS[name]
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _lock_path() -> Path:

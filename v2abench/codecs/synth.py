@@ -12,12 +12,14 @@ keys and result files) and ``meta`` (the parsed JSON).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
+
+from v2abench.artefacts import artefact_files
+from v2abench.artefacts import sha256_file as file_sha256
 from typing import Any
 
 import torch
@@ -43,24 +45,9 @@ def shipped_asset(name: str) -> tuple[Path, Path]:
 
 
 def _artefact_files(path: Path) -> tuple[Path, Path]:
-    """``(weights, meta)`` of an artefact given as a run folder or a .safetensors file."""
-    path = Path(path)
-    weights = path / "model.safetensors" if path.is_dir() else path
-    meta = weights.with_suffix(".json")
-    if not meta.is_file():
-        meta = weights.parent / "meta.json"
-    for f in (weights, meta):
-        if not f.is_file():
-            raise FileNotFoundError(f"codec artefact incomplete: {f} is missing")
-    return weights, meta
+    return artefact_files(path, "codec")
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def load_codec(path: Path, kind: str) -> SynthRVQCodec | SynthLatentCodec:

@@ -15,12 +15,14 @@ and carries ``weights_sha256`` (of the .safetensors file, for feature-cache keys
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from v2abench.artefacts import artefact_files
+from v2abench.artefacts import sha256_file as file_sha256
 from typing import Any
 
 import torch
@@ -51,23 +53,9 @@ def shipped_asset() -> tuple[Path, Path]:
 
 
 def _artefact_files(path: Path) -> tuple[Path, Path]:
-    path = Path(path)
-    weights = path / "model.safetensors" if path.is_dir() else path
-    meta = weights.with_suffix(".json")
-    if not meta.is_file():
-        meta = weights.parent / "meta.json"
-    for f in (weights, meta):
-        if not f.is_file():
-            raise FileNotFoundError(f"synthav artefact incomplete: {f} is missing")
-    return weights, meta
+    return artefact_files(path, "synthav")
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 @dataclass(frozen=True)

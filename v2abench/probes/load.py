@@ -13,9 +13,10 @@ The model config and vocabulary are read from the safetensors metadata, so the f
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
+
+from v2abench.artefacts import sha256_file as file_sha256
 from typing import Any
 
 import torch
@@ -36,12 +37,6 @@ def shipped_asset() -> tuple[Path, Path]:
     return ASSETS_DIR / f"{stem}.safetensors", ASSETS_DIR / f"{stem}.json"
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _weights_file(path: Path | str | None) -> Path:
