@@ -32,10 +32,11 @@ from v2abench.atomic import atomic_path, write_json
 from v2abench.interface import GenerationOutput, GeneratorMeta, Task, V2ABatch, check_task, clip_rng
 from v2abench.lm import DelayLM, DelayPattern, VisualMask, prefix_lm_mask
 from v2abench.lm.decoding import SamplingConfig, generate_codes
+from v2abench.artefacts import sha256_file
 from v2abench.models.lm_components import TokenFeatureDataModule, build_codec, build_visual_encoder
+from v2abench.training.runs import resolve_checkpoint
 
 log = logging.getLogger(__name__)
-QUICK_COMMAND = "v2abench train --model foleygen --config quick"
 
 
 class FoleyGenModule(L.LightningModule):
@@ -64,19 +65,27 @@ class FoleyGenModule(L.LightningModule):
             p = torch.where(drop[:, None, None], self.null_prefix.expand_as(p), p)
         return p
 
+    causal_prefix = False  # FoleyGen: the visual prefix attends to itself bidirectionally
+
     def loss(self, visual: torch.Tensor, tokens: torch.Tensor, drop: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.loss_from_prefix(self.prefix(visual, drop), tokens)
+
+    def loss_from_prefix(self, prefix: torch.Tensor, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(weighted loss, per-codebook cross-entropy ``[K]``) on the valid positions of the delayed sequence."""
         seq, valid = self.pattern.build(tokens)
-        prefix = self.prefix(visual, drop)
-        mask = prefix_lm_mask(prefix.shape[1], seq.shape[-1] - 1, self.visual_fps, self.frame_rate, self.mask_mode)
+        mask = prefix_lm_mask(prefix.shape[1], seq.shape[-1] - 1, self.visual_fps, self.frame_rate, self.mask_mode, causal_prefix=self.causal_prefix)
         logits = self.lm(prefix, seq[:, :, :-1], mask)  # [B, K, S-1, card]
         target, keep = seq[:, :, 1:], valid[:, 1:]
         per_q = torch.stack([F.cross_entropy(logits[:, q][:, keep[q]].flatten(0, 1), target[:, q][:, keep[q]].flatten()) for q in range(tokens.shape[1])])
         return (per_q * self.codebook_weights).sum() / self.codebook_weights.sum(), per_q
 
-    def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
-        visual, tokens = batch
+    def batch_loss(self, batch: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, torch.Tensor]:
+        visual, tokens = batch[0], batch[1]
         drop = torch.rand(visual.shape[0], device=visual.device) < float(self.cfg["model"].get("cfg_dropout", 0.1))
-        loss, per_q = self.loss(visual, tokens, drop)
+        return self.loss(visual, tokens, drop)
+
+    def training_step(self, batch: tuple[torch.Tensor, ...], batch_idx: int) -> torch.Tensor:
+        loss, per_q = self.batch_loss(batch)
         self.log("train/loss", loss, prog_bar=True)
         for q, value in enumerate(per_q):
             self.log(f"train/ce_q{q}", value)
@@ -96,10 +105,14 @@ def _build_module(cfg: dict[str, Any]) -> FoleyGenModule:
 
 
 class FoleyGenTrainable:
+    name = "foleygen"
     config_dir = "models/foleygen"
 
     def build_module(self, config: dict[str, Any]) -> L.LightningModule:
         return _build_module(config)
+
+    def export_meta(self, module: L.LightningModule, config: dict[str, Any]) -> dict[str, Any]:
+        return {"name": self.name, "config": config, "steps": int(module.global_step)}
 
     def build_datamodule(self, config: dict[str, Any]) -> L.LightningDataModule:
         return TokenFeatureDataModule(config)
@@ -108,47 +121,53 @@ class FoleyGenTrainable:
         path = run_dir / "model.safetensors"
         with atomic_path(path) as tmp:
             save_file({k: v.detach().contiguous().cpu() for k, v in module.state_dict().items()}, str(tmp))
-        write_json(run_dir / "meta.json", {"name": "foleygen", "config": config, "steps": int(module.global_step)})
+        write_json(run_dir / "meta.json", self.export_meta(module, config))
         return path
 
 
 class FoleyGen:
-    """The FoleyGen generator from an exported run (``--ckpt RUN_DIR`` or its model.safetensors)."""
+    """The FoleyGen generator from an exported run: ``--ckpt RUN_DIR`` (or its model.safetensors), or by
+    default the newest finished run of ``v2abench train --model foleygen --config quick``."""
 
+    NAME = "foleygen"
     DESCRIPTION = {"paradigm": "autoregressive", "version": "1", "tasks": (Task.VTA,)}
+    TASKS: tuple[Task, ...] = (Task.VTA,)
+    SUMMARY = "delay-pattern LM with a visual prefix"
 
     def __init__(self, ckpt: str | None = None) -> None:
-        if ckpt is None:
-            raise FileNotFoundError(f"foleygen needs a checkpoint: train one with `{QUICK_COMMAND}` and pass --ckpt RUN_DIR")
-        run = Path(ckpt)
-        run = run.parent if run.suffix == ".safetensors" else run
+        run = resolve_checkpoint(self.NAME, ckpt, f"v2abench train --model {self.NAME} --config quick")
         weights = run / "model.safetensors"
-        if not weights.is_file():
-            raise FileNotFoundError(f"{weights} not found; `{QUICK_COMMAND}` writes a run folder holding it")
-        self.cfg = json.loads((run / "meta.json").read_text())["config"]
+        self.run_meta = json.loads((run / "meta.json").read_text())
+        self.cfg = self.run_meta["config"]
         self.codec, self.encoder = build_codec(self.cfg["codec"]), build_visual_encoder(self.cfg["visual"])
-        self.module = FoleyGenModule(self.cfg, self.encoder.dim, self.codec.num_codebooks, self.codec.codebook_size, self.codec.frame_rate)
+        self.module = self.build_module()
         self.module.load_state_dict(load_file(str(weights)))
         self.module.eval()
-        from v2abench.weights import sha256_file
-
         params = sum(p.numel() for p in self.module.parameters())
-        self.meta = GeneratorMeta("foleygen", "autoregressive", "1", self.codec.sample_rate, float(self.cfg["duration"]), (Task.VTA,), params=params, checkpoint_sha256=sha256_file(weights), description="delay-pattern LM with a visual prefix")
+        self.meta = GeneratorMeta(self.NAME, "autoregressive", "1", self.codec.sample_rate, float(self.cfg["duration"]), self.TASKS, params=params, checkpoint_sha256=sha256_file(weights), description=self.SUMMARY)
+        log.info("%s: run %s (%d steps, %.2f M params)", self.NAME, run, int(self.run_meta.get("steps", 0)), params / 1e6)
+
+    def build_module(self) -> FoleyGenModule:
+        return FoleyGenModule(self.cfg, self.encoder.dim, self.codec.num_codebooks, self.codec.codebook_size, self.codec.frame_rate)
+
+    def conditions(self, batch: V2ABatch, task: Task, visual: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(conditional prefix, unconditional prefix) for the batch."""
+        prefix = self.module.prefix(visual)
+        return prefix, self.module.null_prefix.expand_as(prefix)
 
     @torch.no_grad()
     def generate(self, batch: V2ABatch, *, task: Task = Task.VTA, duration: float, seed: int, steps: int | None = None, cfg_scale: float | None = None) -> GenerationOutput:
         check_task(self.meta, task)
         if batch.frames is None or batch.fps is None:
-            raise ValueError("foleygen needs the batch's frames")
+            raise ValueError(f"{self.NAME} needs the batch's frames")
         start = time.perf_counter()
         s = self.cfg["sampling"]
         n_vis = max(1, int(round(duration * self.encoder.fps)))
         visual = self.encoder.encode(batch.frames, batch.fps)[:, :n_vis]
-        prefix = self.module.prefix(visual)
-        null = self.module.null_prefix.expand_as(prefix)
+        prefix, null = self.conditions(batch, task, visual)
         frames = math.ceil(duration * self.codec.frame_rate)
         config = SamplingConfig(temperature=float(s.get("temperature", 1.0)), top_k=s.get("top_k"), top_p=s.get("top_p"), cfg_scale=float(cfg_scale if cfg_scale is not None else s.get("cfg_scale", 3.0)))
         gens = [clip_rng(seed, cid) for cid in batch.ids]
-        codes, nfe = generate_codes(self.module.lm, prefix, null, frames, gens, visual_fps=self.encoder.fps, frame_rate=self.codec.frame_rate, mask_mode=self.module.mask_mode, config=config)
+        codes, nfe = generate_codes(self.module.lm, prefix, null, frames, gens, visual_fps=self.encoder.fps, frame_rate=self.codec.frame_rate, mask_mode=self.module.mask_mode, config=config, causal_prefix=self.module.causal_prefix)
         audio = self.codec.decode(codes, length=int(round(duration * self.codec.sample_rate)))
         return GenerationOutput(audio.float().clamp(-1, 1), self.codec.sample_rate, seconds=time.perf_counter() - start, nfe=nfe)

@@ -4,8 +4,11 @@ token/feature data module.
 ``codec`` config: ``{asset: synth-rvq}`` (the shipped asset), ``{path: RUN_DIR}`` (an exported run)
 or ``{random: tiny, seed: 0}`` — an *untrained* codec built from ``configs/codecs/synth-rvq/<random>.yaml``
 with a fixed seed, so tests can train a backend end to end with nothing downloaded or shipped.
-``visual`` config: ``{name: thumbnail, size: 8, fps: 25}`` (more encoders arrive with the encoder
-issue).
+``visual`` config: ``{name: thumbnail, size: 8, fps: 25}``, ``{name: open-clip, model: ViT-B-32, fps: 1}``,
+``{name: synthav-semantic}`` / ``{name: synthav-sync}`` (the shipped SynthAV asset, or ``path: RUN_DIR``),
+or ``{name: dual, semantic: {...}, sync: {...}}`` (:class:`~v2abench.encoders.dual.DualVisualEncoder`).
+The feature-cache key holds the encoder's and the codec's weights sha256, so new weights never hit a
+stale cache entry.
 """
 
 from __future__ import annotations
@@ -53,18 +56,40 @@ def build_visual_encoder(cfg: dict[str, Any]) -> Any:
         from v2abench.encoders.open_clip_image import OpenClipImageEncoder
 
         return OpenClipImageEncoder(model_name=cfg.get("model", "ViT-B-32"), fps=float(cfg.get("fps", 1.0)), weights_name=cfg.get("weights"))
-    raise ValueError(f"unknown visual encoder {cfg.get('name')!r} (available: thumbnail, open-clip)")
+    if cfg["name"] in ("synthav-semantic", "synthav-sync"):
+        from v2abench.encoders.synthav_load import load_synthav
+
+        encoders = load_synthav(cfg.get("path"))
+        return encoders.semantic if cfg["name"] == "synthav-semantic" else encoders.sync
+    if cfg["name"] == "dual":
+        from v2abench.encoders.dual import DualVisualEncoder
+
+        return DualVisualEncoder(build_visual_encoder(cfg["semantic"]), build_visual_encoder(cfg["sync"]))
+    raise ValueError(f"unknown visual encoder {cfg.get('name')!r} (available: thumbnail, open-clip, synthav-semantic, synthav-sync, dual)")
+
+
+def caption_ids(tokenizer: Any, texts: list[str | None], length: int) -> torch.Tensor:
+    """Word ids ``[B, length]``: truncated or padded to exactly ``length`` (so a clip's sequence does not
+    depend on the captions batched with it); a missing caption is all padding."""
+    out = torch.full((len(texts), length), tokenizer.pad_id, dtype=torch.long)
+    for row, text in enumerate(texts):
+        ids = tokenizer.ids(text or "")[:length]
+        out[row, : len(ids)] = torch.tensor(ids, dtype=torch.long)
+    return out
 
 
 class TokenFeatureSet(Dataset):
+    """Items as tuples ``(visual, tokens)`` or ``(visual, tokens, text_ids)`` when captions are used."""
+
     def __init__(self, items: list[dict[str, torch.Tensor]]) -> None:
         self.items = items
+        self.keys = ("visual", "tokens", "text") if items and "text" in items[0] else ("visual", "tokens")
 
     def __len__(self) -> int:
         return len(self.items)
 
-    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.items[i]["visual"], self.items[i]["tokens"]
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, ...]:
+        return tuple(self.items[i][k] for k in self.keys)
 
 
 class TokenFeatureDataModule(L.LightningDataModule):
@@ -83,7 +108,13 @@ class TokenFeatureDataModule(L.LightningDataModule):
         data_cfg, duration = self.cfg["data"], float(self.cfg["duration"])
         split = load_split(data_cfg["split"], limit=data_cfg.get("limit"))
         codec, encoder = build_codec(self.cfg["codec"]), build_visual_encoder(self.cfg["visual"])
-        settings = {"codec": self.cfg["codec"], "visual": self.cfg["visual"], "duration": duration}
+        text_cfg = self.cfg.get("text")
+        if text_cfg:
+            from v2abench.encoders.text_tokenizer import caption_tokenizer
+
+            tokenizer = caption_tokenizer(text_cfg.get("split", data_cfg["split"]))
+        settings = {"codec": self.cfg["codec"], "visual": self.cfg["visual"], "duration": duration,
+                    "visual_sha256": getattr(encoder, "weights_sha256", None)}
         cache = FeatureCache("lm-tokens+visual", getattr(codec, "weights_sha256", None), settings)
         for clip in track(split.clips, description=f"tokens + features ({split.spec.name})", transient=True):
             def compute() -> dict[str, torch.Tensor]:
@@ -100,7 +131,10 @@ class TokenFeatureDataModule(L.LightningDataModule):
             except media.MediaError as err:
                 log.warning("skipping %s: %s", clip.id, err)
                 continue
-            self.items.append({"tokens": item["tokens"].long(), "visual": item["visual"].float()})
+            entry = {"tokens": item["tokens"].long(), "visual": item["visual"].float()}
+            if text_cfg:
+                entry["text"] = caption_ids(tokenizer, [clip.caption], int(text_cfg["length"]))[0]
+            self.items.append(entry)
 
     def train_dataloader(self) -> DataLoader:
         gen = torch.Generator().manual_seed(int(self.cfg.get("seed", 0)))

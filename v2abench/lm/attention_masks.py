@@ -5,7 +5,8 @@ and predicts step ``i + 1``; the query that predicts step ``s = i + 1`` has the 
 ``t(s) = (s - 1) / frame_rate = i / frame_rate`` (:class:`~v2abench.lm.delay_pattern.DelayPattern`).
 Visual token ``j`` has time ``j / fps_v``. ``True`` means "may attend".
 
-- visual -> visual: all (the prefix is given, not generated); visual -> audio: never;
+- visual -> visual: all (the prefix is given, not generated), or causal with ``causal_prefix=True``
+  (DreamFoley: one causal LM over [text; video; audio]); visual -> audio: never;
 - audio -> audio: causal (``i' <= i``);
 - audio -> visual, by :class:`VisualMask`:
   ``ALL_FRAME``: every visual token; ``CAUSAL``: tokens with ``j / fps_v <= t``;
@@ -45,11 +46,11 @@ def audio_to_visual(audio_positions: torch.Tensor, num_visual: int, visual_fps: 
     return j == own
 
 
-def prefix_lm_mask(num_visual: int, num_audio: int, visual_fps: float, frame_rate: float, mode: VisualMask, audio_start: int = 0) -> torch.Tensor:
+def prefix_lm_mask(num_visual: int, num_audio: int, visual_fps: float, frame_rate: float, mode: VisualMask, audio_start: int = 0, causal_prefix: bool = False) -> torch.Tensor:
     """The full bool mask ``[N + A, N + A]`` (``audio_start`` offsets the audio positions)."""
     n, a = num_visual, num_audio
     mask = torch.zeros(n + a, n + a, dtype=torch.bool)
-    mask[:n, :n] = True
+    mask[:n, :n] = torch.tril(torch.ones(n, n, dtype=torch.bool)) if causal_prefix else True
     positions = torch.arange(audio_start, audio_start + a)
     mask[n:, :n] = audio_to_visual(positions, n, visual_fps, frame_rate, VisualMask(mode))
     mask[n:, n:] = torch.tril(torch.ones(a, a, dtype=torch.bool))

@@ -40,8 +40,12 @@ def generate_codes(
     frame_rate: float,
     mask_mode: VisualMask = VisualMask.ALL_FRAME,
     config: SamplingConfig | None = None,
+    causal_prefix: bool = False,
 ) -> tuple[torch.Tensor, int]:
-    """Codes ``[B, K, frames]`` and the number of network evaluations (forward passes)."""
+    """Codes ``[B, K, frames]`` and the number of network evaluations (forward passes).
+
+    ``causal_prefix``: the prefix attends causally to itself (one causal LM, as in DreamFoley).
+    """
     cfg = config or SamplingConfig()
     pattern = DelayPattern(lm.num_codebooks, lm.special_token)
     b, n, _ = prefix.shape
@@ -50,7 +54,7 @@ def generate_codes(
     guided = null_prefix is not None and cfg.cfg_scale != 1.0
     streams = [prefix, null_prefix] if guided else [prefix]
     seq = torch.full((b, lm.num_codebooks, steps), lm.special_token, dtype=torch.long, device=prefix.device)
-    full_mask = prefix_lm_mask(n, steps - 1, visual_fps, frame_rate, mask_mode)
+    full_mask = prefix_lm_mask(n, steps - 1, visual_fps, frame_rate, mask_mode, causal_prefix=causal_prefix)
     batched = torch.cat(streams) if not cfg.two_pass else None
     caches = [KVCache() for _ in (range(1) if not cfg.two_pass else streams)]
     nfe = 0

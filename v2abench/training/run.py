@@ -71,6 +71,7 @@ def train(
         if max_steps is not None:
             cfg["trainer"]["max_steps"] = max_steps
         cfg["seed"] = seed
+        cfg["preset"] = Path(config).stem  # latest_run() finds a backend's newest quick run by it
         run_id = time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + config_hash(cfg)[:8]
         run_dir = paths.runs_dir() / name / run_id
         run_dir.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,56 @@
+"""Finding exported training runs: ``$V2ABENCH_HOME/runs/<name>/<run-id>/{model.safetensors,meta.json}``.
+
+A trained backend given no ``--ckpt`` uses the newest *finished* run of its ``quick`` preset (the one
+``v2abench train --model NAME --config quick`` writes and ``make run`` trains when none exists): a run
+counts as finished when its exported ``meta.json`` records as many steps as its config asked for.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from v2abench import paths
+
+
+def run_meta(run_dir: Path) -> dict[str, Any] | None:
+    """The exported meta of a run folder, or None when it has not been exported."""
+    meta = run_dir / "meta.json"
+    if not (meta.is_file() and (run_dir / "model.safetensors").is_file()):
+        return None
+    return json.loads(meta.read_text(encoding="utf-8"))
+
+
+def is_finished(meta: dict[str, Any]) -> bool:
+    wanted = int(meta.get("config", {}).get("trainer", {}).get("max_steps", 0))
+    return int(meta.get("steps", -1)) >= wanted
+
+
+def latest_run(name: str, preset: str = "quick") -> Path | None:
+    """The newest finished exported run of ``name`` trained from ``preset`` (None when there is none)."""
+    root = paths.runs_dir() / name
+    if not root.is_dir():
+        return None
+    for run_dir in sorted((p for p in root.iterdir() if p.is_dir()), reverse=True):  # run ids start with a UTC time
+        meta = run_meta(run_dir)
+        if meta and meta.get("config", {}).get("preset") == preset and is_finished(meta):
+            return run_dir
+    return None
+
+
+def resolve_checkpoint(name: str, ckpt: str | Path | None, command: str) -> Path:
+    """The run folder of ``--ckpt`` (a folder or its model.safetensors), or the latest quick run.
+
+    Raises FileNotFoundError naming ``command`` (the one that writes such a run) when there is none.
+    """
+    if ckpt is None:
+        found = latest_run(name)
+        if found is None:
+            raise FileNotFoundError(f"{name} has no trained run in {paths.runs_dir() / name}: train one with `{command}` (or pass --ckpt RUN_DIR)")
+        return found
+    run = Path(ckpt)
+    run = run.parent if run.suffix == ".safetensors" else run
+    if run_meta(run) is None:
+        raise FileNotFoundError(f"{run} holds no exported model.safetensors + meta.json; `{command}` writes a run folder holding them")
+    return run
