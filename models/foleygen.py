@@ -166,7 +166,8 @@ class FoleyGen:
         visual = self.encoder.encode(batch.frames, batch.fps)[:, :n_vis]
         prefix, null = self.conditions(batch, task, visual)
         frames = math.ceil(duration * self.codec.frame_rate)
-        config = SamplingConfig(temperature=float(s.get("temperature", 1.0)), top_k=s.get("top_k"), top_p=s.get("top_p"), cfg_scale=float(cfg_scale if cfg_scale is not None else s.get("cfg_scale", 3.0)))
+        config = SamplingConfig(temperature=float(s.get("temperature", 1.0)), top_k=s.get("top_k"), top_p=s.get("top_p"), cfg_scale=float(cfg_scale if cfg_scale is not None else s.get("cfg_scale", 3.0)),
+                                use_cache=bool(s.get("use_cache", True)), two_pass=bool(s.get("two_pass", False)))
         gens = [clip_rng(seed, cid) for cid in batch.ids]
         codes, nfe = generate_codes(self.module.lm, prefix, null, frames, gens, visual_fps=self.encoder.fps, frame_rate=self.codec.frame_rate, mask_mode=self.module.mask_mode, config=config, causal_prefix=self.module.causal_prefix)
         audio = self.codec.decode(codes, length=int(round(duration * self.codec.sample_rate)))
