@@ -7,8 +7,8 @@ with a fixed seed, so tests can train a backend end to end with nothing download
 ``visual`` config: ``{name: thumbnail, size: 8, fps: 25}``, ``{name: open-clip, model: ViT-B-32, fps: 1}``,
 ``{name: synthav-semantic}`` / ``{name: synthav-sync}`` (the shipped SynthAV asset, or ``path: RUN_DIR``),
 or ``{name: dual, semantic: {...}, sync: {...}}`` (:class:`~v2abench.encoders.dual.DualVisualEncoder`).
-The feature-cache key holds the encoder's and the codec's weights sha256, so new weights never hit a
-stale cache entry.
+Codec tokens and visual features are cached separately (shared by every backend using the same codec or
+encoder), each keyed by its network's weights sha256 and settings, so new weights never hit a stale entry.
 """
 
 from __future__ import annotations
@@ -113,21 +113,30 @@ class TokenFeatureDataModule(L.LightningDataModule):
             from v2abench.encoders.text_tokenizer import caption_tokenizer
 
             tokenizer = caption_tokenizer(text_cfg.get("split", data_cfg["split"]))
-        settings = {"codec": self.cfg["codec"], "visual": self.cfg["visual"], "duration": duration,
-                    "visual_sha256": getattr(encoder, "weights_sha256", None)}
-        cache = FeatureCache("lm-tokens+visual", getattr(codec, "weights_sha256", None), settings)
+        tokens_cache = FeatureCache("codec-tokens", getattr(codec, "weights_sha256", None), {"codec": self.cfg["codec"], "duration": duration})
+        visual_cache = FeatureCache("visual-features", getattr(encoder, "weights_sha256", None), {"visual": self.cfg["visual"], "duration": duration})
         for clip in track(split.clips, description=f"tokens + features ({split.spec.name})", transient=True):
-            def compute() -> dict[str, torch.Tensor]:
-                c = media.decode_clip(clip.video, fps=25.0, sample_rate=codec.sample_rate, max_seconds=duration)
-                n = int(round(duration * codec.sample_rate))
-                wav = torch.nn.functional.pad(c.audio.mean(0), (0, max(0, n - c.audio.shape[-1])))[:n]
-                with torch.no_grad():
-                    tokens = codec.encode(wav.view(1, 1, -1))[0]
-                    visual = encoder.encode(c.frames.unsqueeze(0), 25.0)[0]
-                return {"tokens": tokens.short(), "visual": visual.half()}
+            decoded: list[media.Clip] = []
 
+            def clip_media() -> media.Clip:  # one decode per clip, only when a cache misses
+                if not decoded:
+                    decoded.append(media.decode_clip(clip.video, fps=25.0, sample_rate=codec.sample_rate, max_seconds=duration))
+                return decoded[0]
+
+            def compute_tokens() -> dict[str, torch.Tensor]:
+                n = int(round(duration * codec.sample_rate))
+                audio = clip_media().audio.mean(0)
+                wav = torch.nn.functional.pad(audio, (0, max(0, n - audio.shape[-1])))[:n]
+                with torch.no_grad():
+                    return {"tokens": codec.encode(wav.view(1, 1, -1))[0].short()}
+
+            def compute_visual() -> dict[str, torch.Tensor]:
+                with torch.no_grad():
+                    return {"visual": encoder.encode(clip_media().frames.unsqueeze(0), 25.0)[0].half()}
+
+            key = clip.sha256 or clip.id + config_hash({"duration": duration})
             try:
-                item = cache.get_or_compute(clip.sha256 or clip.id + config_hash(settings), compute)
+                item = tokens_cache.get_or_compute(key, compute_tokens) | visual_cache.get_or_compute(key, compute_visual)
             except media.MediaError as err:
                 log.warning("skipping %s: %s", clip.id, err)
                 continue
