@@ -7,14 +7,24 @@ direction, backbone id and weights hash, definition version); together they are 
 freezes. A family is fed :class:`ClipSample` objects one clip at a time (``update``) and returns
 :class:`MetricResult` values (``compute``), each with its own ``n``, dropped ids (with the reason) and
 a bootstrap 95% interval.
+
+Reduction across processes (like torchmetrics' ``dist_reduce_fx``): a family's state is its
+:meth:`~MetricFamily.state_dict` -- per-clip dicts keyed by clip id (:attr:`MetricFamily.per_clip_state`,
+merged by union) and counters (:attr:`MetricFamily.summed_state`, merged by addition). Families read
+per-clip state in clip-id order (:func:`by_clip`), so a result depends only on which clips were scored,
+not on their order or on how they were shared between processes: shards merged with
+:meth:`~MetricFamily.merge` give the numbers of one pass, intervals included. A family whose state is
+sufficient statistics (e.g. float64 sums) overrides :meth:`~MetricFamily.merge_state`.
 """
 
 from __future__ import annotations
 
+import copy
 import enum
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, TypeVar
 
 import torch
 
@@ -57,11 +67,17 @@ class MetricResult:
     dropped: dict[str, str] = field(default_factory=dict)  # clip id -> reason
     interval: tuple[float, float] | None = None  # bootstrap 95%
     extra: dict[str, Any] = field(default_factory=dict)
+    # per-clip terms of a per-clip metric, for paired comparisons on boards: {"value": {clip: v}}
+    # (the metric is their mean) or {"numerator": {...}, "denominator": {...}} (sum / sum); None for
+    # pooled and distribution metrics (FD, KAD, IS, onset AP)
+    per_clip: dict[str, dict[str, float]] | None = None
 
     def to_json(self) -> dict[str, Any]:
         doc = asdict(self)
         doc["direction"] = self.direction.value
         doc["interval"] = list(self.interval) if self.interval is not None else None
+        if self.per_clip is None:
+            del doc["per_clip"]  # pooled metrics, and results written before per-clip terms were stored
         return doc
 
     @classmethod
@@ -78,6 +94,7 @@ class MetricResult:
             dropped=dict(doc.get("dropped") or {}),
             interval=tuple(interval) if interval else None,
             extra=dict(doc.get("extra") or {}),
+            per_clip=doc.get("per_clip"),
         )
 
 
@@ -99,10 +116,36 @@ class ClipSample:
     nfe: int | None = None  # network evaluations spent on this clip
 
 
+T = TypeVar("T")
+
+
+def by_clip(state: Mapping[str, T]) -> list[T]:
+    """The values of a per-clip dict in clip-id order (the order every family reads its state in)."""
+    return [state[k] for k in sorted(state)]
+
+
+def _union(mine: dict[str, Any], theirs: Mapping[str, Any], where: str) -> None:
+    """Add ``theirs`` into ``mine``; nested dicts merge recursively, a clip present in both is an error."""
+    for key, value in theirs.items():
+        if key in mine and isinstance(mine[key], dict) and isinstance(value, Mapping):
+            _union(mine[key], value, f"{where}[{key!r}]")
+        elif key in mine:
+            raise ValueError(f"cannot merge metric states: {where} has {key!r} in both (a clip scored twice?)")
+        else:
+            mine[key] = copy.deepcopy(value)
+
+
 class MetricFamily(ABC):
-    """Metrics that share one pass over the clips."""
+    """Metrics that share one pass over the clips.
+
+    Subclasses name their state: :attr:`per_clip_state` (dicts keyed by clip id, or metric id ->
+    clip id) and :attr:`summed_state` (counters); :attr:`dropped` is always part of it. Everything else
+    (backbones, feature caches, memo tables) is not state and never travels between processes.
+    """
 
     specs: tuple[MetricSpec, ...] = ()
+    per_clip_state: tuple[str, ...] = ()
+    summed_state: tuple[str, ...] = ()
 
     def __init__(self, bootstrap_seed: int = 0, bootstrap_resamples: int = 1000) -> None:
         self.bootstrap_seed = bootstrap_seed
@@ -118,12 +161,50 @@ class MetricFamily(ABC):
     def drop(self, clip_id: str, reason: str) -> None:
         self.dropped[clip_id] = reason
 
+    def flush(self) -> None:
+        """Finish pending work (families that batch clips embed the pending batch here)."""
+
+    # ------------------------------------------------------------------ reduction across processes
+    def state_dict(self) -> dict[str, Any]:
+        """This family's state (plain data: dicts, numbers, tensors, arrays), a copy."""
+        self.flush()
+        names = ("dropped", *self.per_clip_state, *self.summed_state)
+        return {name: copy.deepcopy(getattr(self, name)) for name in names}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Replace this family's state by ``state`` (from :meth:`state_dict`)."""
+        self.flush()
+        for name in ("dropped", *self.per_clip_state, *self.summed_state):
+            setattr(self, name, copy.deepcopy(state[name]))
+
+    def merge_state(self, state: Mapping[str, Any]) -> None:
+        """Add another process's :meth:`state_dict`: per-clip dicts by union, counters by addition."""
+        self.flush()
+        missing = {"dropped", *self.per_clip_state, *self.summed_state} - set(state)
+        if missing:
+            raise ValueError(f"cannot merge into {type(self).__name__}: the state lacks {', '.join(sorted(missing))}")
+        for name in ("dropped", *self.per_clip_state):
+            _union(getattr(self, name), state[name], f"{type(self).__name__}.{name}")
+        for name in self.summed_state:
+            setattr(self, name, getattr(self, name) + state[name])
+
+    def merge(self, other: MetricFamily) -> None:
+        """Add the state of ``other`` (the same family, e.g. another shard's) into this one."""
+        if type(other) is not type(self) or other.specs != self.specs:
+            raise TypeError(f"cannot merge {type(other).__name__} {other.ids} into {type(self).__name__} {self.ids}")
+        self.merge_state(other.state_dict())
+
     @property
     def ids(self) -> tuple[str, ...]:
         return tuple(s.id for s in self.specs)
 
     def spec(self, metric_id: str) -> MetricSpec:
         return next(s for s in self.specs if s.id == metric_id)
+
+    @staticmethod
+    def mean_terms(values: Mapping[str, float]) -> dict[str, dict[str, float]]:
+        """``MetricResult.per_clip`` of a metric that is the mean of per-clip values."""
+        return {"value": {k: float(values[k]) for k in sorted(values)}}
 
     def result(self, metric_id: str, value: float | None, n: int, **kw: Any) -> MetricResult:
         s = self.spec(metric_id)

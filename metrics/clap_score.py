@@ -26,6 +26,7 @@ from v2abench.metrics.base import (
     MetricFamily,
     MetricResult,
     MetricSpec,
+    by_clip,
 )
 from v2abench.metrics.bootstrap import mean_interval
 from v2abench.metrics.embedding import audio_sha256
@@ -54,6 +55,8 @@ class _Pending:
 
 class ClapScore(MetricFamily):
     """Both CLAP ids from one pass; ``backbone`` is a :class:`~v2abench.metrics.backbones.clap.ClapBackbone`."""
+
+    per_clip_state = ("scores", "dropped_by_id")  # metric id -> clip id -> value / reason
 
     def __init__(self, backbone: object, batch_size: int = 8, use_cache: bool = True, **kw: object) -> None:
         super().__init__(**kw)  # type: ignore[arg-type]
@@ -148,7 +151,7 @@ class ClapScore(MetricFamily):
         self.flush()
         results = []
         for spec in self.specs:
-            values = np.array(list(self.scores[spec.id].values()), np.float64)
+            values = np.array(by_clip(self.scores[spec.id]), np.float64)
             value = float(values.mean()) if values.size else None
             interval = mean_interval(values, self.bootstrap_resamples, self.bootstrap_seed) if values.size else None
             results.append(
@@ -162,6 +165,7 @@ class ClapScore(MetricFamily):
                     spec.version,
                     dict(self.dropped_by_id[spec.id]),
                     interval=interval,
+                    per_clip=self.mean_terms(self.scores[spec.id]) if values.size else None,
                 )
             )
         return results

@@ -32,6 +32,7 @@ from v2abench.metrics.base import (
     MetricFamily,
     MetricResult,
     MetricSpec,
+    by_clip,
 )
 from v2abench.metrics.bootstrap import mean_interval
 from v2abench.metrics.ib_score import audio_sha256, frames_sha256, resample
@@ -51,6 +52,9 @@ def desync_spec(weights_sha256: str | None) -> MetricSpec:
 class DeSync(MetricFamily):
     """``desync@synchformer`` over :class:`ClipSample` objects (reference frames + generated audio)."""
 
+    per_clip_state = ("clip_desync", "clip_offsets")
+    summed_state = ("too_short",)
+
     def __init__(self, backbone: SynchformerBackbone, cache: bool = True, **kw: object) -> None:
         super().__init__(**kw)  # type: ignore[arg-type]
         self.backbone = backbone
@@ -58,9 +62,19 @@ class DeSync(MetricFamily):
         settings = backbone.settings()
         self.video_cache = FeatureCache("synchformer-video", backbone.weights_sha256, settings) if cache else None
         self.audio_cache = FeatureCache("synchformer-audio", backbone.weights_sha256, settings) if cache else None
-        self.per_clip: list[float] = []  # mean |offset| of the clip's two windows
-        self.offsets: list[list[float]] = []  # signed offsets of each clip's windows
+        self.clip_desync: dict[str, float] = {}  # clip id -> mean |offset| of the clip's two windows
+        self.clip_offsets: dict[str, list[float]] = {}  # clip id -> signed offsets of its windows
         self.too_short = 0
+
+    @property
+    def per_clip(self) -> list[float]:
+        """Mean |offset| of each clip, in the order the clips were scored."""
+        return list(self.clip_desync.values())
+
+    @property
+    def offsets(self) -> list[list[float]]:
+        """Signed window offsets of each clip, in the order the clips were scored."""
+        return list(self.clip_offsets.values())
 
     def _cached(self, cache: FeatureCache | None, key: str, compute) -> torch.Tensor:  # type: ignore[no-untyped-def]
         return compute() if cache is None else cache.get_or_compute(key, compute)
@@ -88,14 +102,15 @@ class DeSync(MetricFamily):
             self.drop(sample.id, f"shorter than the {WINDOW_SECONDS:.1f} s Synchformer window ({err})")
             return
         offsets = self.backbone.window_offsets(video, audio_feats)
-        self.offsets.append([float(x) for x in offsets])
-        self.per_clip.append(float(offsets.abs().mean()))
+        self.clip_offsets[sample.id] = [float(x) for x in offsets]
+        self.clip_desync[sample.id] = float(offsets.abs().mean())
 
     def compute(self) -> list[MetricResult]:
-        values = np.asarray(self.per_clip, dtype=np.float64)
+        values = np.asarray(by_clip(self.clip_desync), dtype=np.float64)
         value = float(values.mean()) if values.size else None
-        signed = np.asarray(self.offsets, dtype=np.float64).reshape(-1)
+        signed = np.asarray(by_clip(self.clip_offsets), dtype=np.float64).reshape(-1)
         grid = offset_grid().numpy()
         histogram = {f"{g:+.1f}": int(np.sum(np.isclose(signed, g))) for g in grid}
         extra = {"windows": int(signed.size), "too_short": self.too_short, "offset_histogram": histogram}
-        return [self.result(METRIC_ID, value, int(values.size), interval=mean_interval(values, self.bootstrap_resamples, self.bootstrap_seed), extra=extra)]
+        return [self.result(METRIC_ID, value, int(values.size), interval=mean_interval(values, self.bootstrap_resamples, self.bootstrap_seed), extra=extra,
+                            per_clip=self.mean_terms(self.clip_desync) if values.size else None)]

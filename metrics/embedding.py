@@ -21,8 +21,8 @@ import torch
 
 from v2abench.data.feature_cache import FeatureCache
 from v2abench.metrics.backbones.base import AudioBackbone, BackboneOutput
-from v2abench.metrics.base import ClipSample, Direction, MetricFamily, MetricResult, MetricSpec
-from v2abench.metrics.bootstrap import mean_interval, statistic_interval
+from v2abench.metrics.base import ClipSample, Direction, MetricFamily, MetricResult, MetricSpec, by_clip
+from v2abench.metrics.bootstrap import inception_score_interval, mean_interval
 from v2abench.metrics.class_scores import inception_score, kl_per_pair
 from v2abench.metrics.frechet import FrechetDistanceError, bootstrap_fd, fad_inf, frechet_distance_features
 from v2abench.metrics.kernel_distance import kernel_audio_distance
@@ -55,14 +55,16 @@ def audio_sha256(audio: torch.Tensor, rate: int) -> str:
 
 
 class EmbeddingMetrics(MetricFamily):
+    per_clip_state = ("gen", "ref")
+
     def __init__(self, backbone: AudioBackbone, fd_method: str = "sqrtm", **kw: object) -> None:
         super().__init__(**kw)  # type: ignore[arg-type]
         self.backbone = backbone
         self.fd_method = fd_method  # "sqrtm" (av-benchmark default) or the exact symmetric "eig"
         self.specs = embedding_specs(backbone.id, backbone.num_classes is not None, backbone.weights_sha256)
         self.cache = FeatureCache(backbone.id, backbone.weights_sha256, backbone.settings())
-        self.gen: list[BackboneOutput] = []
-        self.ref: list[BackboneOutput] = []
+        self.gen: dict[str, BackboneOutput] = {}  # per clip id (matched pairs only)
+        self.ref: dict[str, BackboneOutput] = {}
 
     def _features(self, audio: torch.Tensor, rate: int) -> BackboneOutput:
         if rate != self.backbone.sample_rate:
@@ -86,16 +88,17 @@ class EmbeddingMetrics(MetricFamily):
         if sample.reference is None or sample.reference_rate is None:
             self.drop(sample.id, "no reference audio")
             return
-        self.gen.append(self._features(sample.generated, sample.generated_rate))
-        self.ref.append(self._features(sample.reference, sample.reference_rate))
+        self.gen[sample.id] = self._features(sample.generated, sample.generated_rate)
+        self.ref[sample.id] = self._features(sample.reference, sample.reference_rate)
 
     def compute(self) -> list[MetricResult]:
         n = len(self.gen)
         bb = self.backbone.id
         if n < 2:
             return [self.result(s.id, None, n) for s in self.specs]
-        gen = torch.cat([o.embeddings for o in self.gen]).double().numpy()
-        ref = torch.cat([o.embeddings for o in self.ref]).double().numpy()
+        gen_out, ref_out = by_clip(self.gen), by_clip(self.ref)
+        gen = torch.cat([o.embeddings for o in gen_out]).double().numpy()
+        ref = torch.cat([o.embeddings for o in ref_out]).double().numpy()
         results = []
         try:
             fd = frechet_distance_features(gen, ref, method=self.fd_method)
@@ -110,11 +113,12 @@ class EmbeddingMetrics(MetricFamily):
         except (FrechetDistanceError, ValueError, np.linalg.LinAlgError) as err:
             results.append(self.result(f"fad_inf@{bb}", None, n, extra={"error": str(err)}))
         if self.backbone.num_classes is not None:
-            gl = torch.stack([o.logits for o in self.gen])  # type: ignore[misc]
-            rl = torch.stack([o.logits for o in self.ref])  # type: ignore[misc]
+            gl = torch.stack([o.logits for o in gen_out])  # type: ignore[misc]
+            rl = torch.stack([o.logits for o in ref_out])  # type: ignore[misc]
             kl = kl_per_pair(gl, rl).numpy()
-            results.append(self.result(f"kl@{bb}", float(kl.mean()), n, interval=mean_interval(kl, self.bootstrap_resamples, self.bootstrap_seed)))
+            results.append(self.result(f"kl@{bb}", float(kl.mean()), n, interval=mean_interval(kl, self.bootstrap_resamples, self.bootstrap_seed),
+                                       per_clip=self.mean_terms(dict(zip(sorted(self.gen), kl)))))
             mean, std = inception_score(gl)
-            interval = statistic_interval(n, lambda idx: inception_score(gl[torch.from_numpy(idx)])[0], 200, self.bootstrap_seed)
+            interval = inception_score_interval(gl, 200, self.bootstrap_seed)
             results.append(self.result(f"is@{bb}", mean, n, interval=interval, extra={"std_over_splits": std}))
         return results

@@ -27,6 +27,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.linalg
 import torch
+from v2abench.metrics.bootstrap import interval_code
 
 SQRTM_EPS = 1e-6
 IMAG_TOLERANCE = 1e-3
@@ -134,7 +135,10 @@ class FrechetDistance:
         (self.ref if real else self.gen).update(_as_f64(features))
 
     def merge(self, other: "FrechetDistance") -> None:
-        """Add another process's state (the distributed reduction)."""
+        """Add another process's state (the distributed reduction): the float64 sums add up, so the
+        merged FD equals one pass over all embeddings up to round-off, whatever the split."""
+        if other.gen.sum.shape != self.gen.sum.shape:
+            raise ValueError(f"cannot merge FD states of dimension {other.gen.sum.shape[0]} into {self.gen.sum.shape[0]}")
         for mine, theirs in ((self.gen, other.gen), (self.ref, other.ref)):
             mine.n += theirs.n
             mine.sum += theirs.sum
@@ -164,6 +168,7 @@ def fad_inf(gen: np.ndarray, ref: np.ndarray, *, frame_level: bool = False, step
     return float(intercept), float(slope)
 
 
+@interval_code
 def bootstrap_fd(gen: np.ndarray, ref: np.ndarray, resamples: int = 200, seed: int = 0) -> tuple[float, float]:
     """95% interval of FD from resampling both sets with replacement (``eig`` trace-sqrt).
 

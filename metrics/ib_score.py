@@ -27,6 +27,7 @@ from v2abench.metrics.base import (
     MetricFamily,
     MetricResult,
     MetricSpec,
+    by_clip,
 )
 from v2abench.metrics.bootstrap import mean_interval
 
@@ -66,6 +67,8 @@ def resample(audio: torch.Tensor, rate: int, target: int) -> torch.Tensor:
 class ImageBindScore(MetricFamily):
     """``ib@imagebind`` over :class:`ClipSample` objects (reference frames + generated audio)."""
 
+    per_clip_state = ("clip_scores",)
+
     def __init__(self, backbone: ImageBindBackbone, cache: bool = True, **kw: object) -> None:
         super().__init__(**kw)  # type: ignore[arg-type]
         self.backbone = backbone
@@ -73,7 +76,12 @@ class ImageBindScore(MetricFamily):
         settings = backbone.settings()
         self.video_cache = FeatureCache("imagebind-video", backbone.weights_sha256, settings) if cache else None
         self.audio_cache = FeatureCache("imagebind-audio", backbone.weights_sha256, settings) if cache else None
-        self.scores: list[float] = []
+        self.clip_scores: dict[str, float] = {}  # clip id -> cosine
+
+    @property
+    def scores(self) -> list[float]:
+        """Per-clip cosines in the order the clips were scored (:meth:`compute` reads clip-id order)."""
+        return list(self.clip_scores.values())
 
     def _cached(self, cache: FeatureCache | None, key: str, compute) -> torch.Tensor:  # type: ignore[no-untyped-def]
         if cache is None:
@@ -95,9 +103,10 @@ class ImageBindScore(MetricFamily):
         except ValueError as err:
             self.drop(sample.id, str(err))
             return
-        self.scores.append(float(torch.nn.functional.cosine_similarity(video_emb.double(), audio_emb.double(), dim=0)))
+        self.clip_scores[sample.id] = float(torch.nn.functional.cosine_similarity(video_emb.double(), audio_emb.double(), dim=0))
 
     def compute(self) -> list[MetricResult]:
-        values = np.asarray(self.scores, dtype=np.float64)
+        values = np.asarray(by_clip(self.clip_scores), dtype=np.float64)
         value = float(values.mean()) if values.size else None
-        return [self.result(METRIC_ID, value, int(values.size), interval=mean_interval(values, self.bootstrap_resamples, self.bootstrap_seed))]
+        return [self.result(METRIC_ID, value, int(values.size), interval=mean_interval(values, self.bootstrap_resamples, self.bootstrap_seed),
+                            per_clip=self.mean_terms(self.clip_scores) if values.size else None)]

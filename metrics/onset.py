@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from v2abench.metrics.base import ClipSample, Direction, MetricFamily, MetricResult, MetricSpec
+from v2abench.metrics.base import ClipSample, Direction, MetricFamily, MetricResult, MetricSpec, by_clip
 from v2abench.metrics.bootstrap import mean_interval, ratio_interval, statistic_interval
 
 ONSET_RATE = 22_050
@@ -90,6 +90,7 @@ def average_precision(confidences: np.ndarray, true_positive: np.ndarray, n_posi
 
 
 class OnsetMetrics(MetricFamily):
+    per_clip_state = ("hits", "n_ref", "count_ok", "confidences", "true_pos")
     specs = (
         MetricSpec("onset_acc", Direction.HIGHER, unit="%", description="reference onsets hit within 0.1 s"),
         MetricSpec("onset_ap", Direction.HIGHER, unit="%", description="average precision of generated onsets"),
@@ -99,11 +100,13 @@ class OnsetMetrics(MetricFamily):
     def __init__(self, tolerance: float = TOLERANCE, **kw: object) -> None:
         super().__init__(**kw)  # type: ignore[arg-type]
         self.tolerance = tolerance
-        self.hits: list[int] = []
-        self.n_ref: list[int] = []
-        self.count_ok: list[float] = []
-        self.confidences: list[np.ndarray] = []
-        self.true_pos: list[np.ndarray] = []
+        # per clip id: reference onsets hit, reference onsets, count agrees (0/1), generated onsets'
+        # confidences and whether each hit
+        self.hits: dict[str, int] = {}
+        self.n_ref: dict[str, int] = {}
+        self.count_ok: dict[str, float] = {}
+        self.confidences: dict[str, np.ndarray] = {}
+        self.true_pos: dict[str, np.ndarray] = {}
 
     def update(self, sample: ClipSample) -> None:
         n = int(round(sample.duration * sample.generated_rate))
@@ -117,32 +120,38 @@ class OnsetMetrics(MetricFamily):
             self.drop(sample.id, "no reference onsets and no reference audio")
             return
         hit = match_onsets(reference, generated, self.tolerance)
-        self.hits.append(int(hit.sum()))
-        self.n_ref.append(int(reference.size))
-        self.count_ok.append(float(generated.times.size == reference.size))
-        self.confidences.append(generated.strengths)
-        self.true_pos.append(hit)
-
-    def _pooled_ap(self, clips: np.ndarray) -> float:
-        conf = np.concatenate([self.confidences[i] for i in clips]) if len(clips) else np.zeros(0)
-        tp = np.concatenate([self.true_pos[i] for i in clips]) if len(clips) else np.zeros(0, bool)
-        ap = average_precision(conf, tp, int(sum(self.n_ref[i] for i in clips)))
-        return float("nan") if ap is None else ap
+        self.hits[sample.id] = int(hit.sum())
+        self.n_ref[sample.id] = int(reference.size)
+        self.count_ok[sample.id] = float(generated.times.size == reference.size)
+        self.confidences[sample.id] = generated.strengths
+        self.true_pos[sample.id] = hit
 
     def compute(self) -> list[MetricResult]:
         n = len(self.hits)
         seed, reps = self.bootstrap_seed, self.bootstrap_resamples
-        hits, refs = np.array(self.hits, np.float64), np.array(self.n_ref, np.float64)
+        hits, refs = np.array(by_clip(self.hits), np.float64), np.array(by_clip(self.n_ref), np.float64)
+        confidences, true_pos = by_clip(self.confidences), by_clip(self.true_pos)
+
+        def pooled_ap(clips: np.ndarray) -> float:
+            conf = np.concatenate([confidences[i] for i in clips]) if len(clips) else np.zeros(0)
+            tp = np.concatenate([true_pos[i] for i in clips]) if len(clips) else np.zeros(0, bool)
+            ap = average_precision(conf, tp, int(refs[clips].sum()))
+            return float("nan") if ap is None else ap
+
         acc = float(hits.sum() / refs.sum()) if refs.sum() > 0 else None
-        ap = self._pooled_ap(np.arange(n)) if n else float("nan")
-        count = float(np.mean(self.count_ok)) if n else None
+        ap = pooled_ap(np.arange(n)) if n else float("nan")
+        count = float(np.mean(by_clip(self.count_ok))) if n else None
+        ratio_terms = {"numerator": {k: float(v) for k, v in sorted(self.hits.items())},
+                       "denominator": {k: float(v) for k, v in sorted(self.n_ref.items())}}
         return [
-            self.result("onset_acc", acc, n, interval=ratio_interval(hits, refs, reps, seed) if acc is not None else None),
+            self.result("onset_acc", acc, n, interval=ratio_interval(hits, refs, reps, seed) if acc is not None else None,
+                        per_clip=ratio_terms if acc is not None else None),
             self.result(
                 "onset_ap",
                 None if np.isnan(ap) else ap,
                 n,
-                interval=None if np.isnan(ap) else statistic_interval(n, self._pooled_ap, reps, seed),
+                interval=None if np.isnan(ap) else statistic_interval(n, pooled_ap, reps, seed),
             ),
-            self.result("onset_count_acc", count, n, interval=mean_interval(np.array(self.count_ok), reps, seed)),
+            self.result("onset_count_acc", count, n, interval=mean_interval(np.array(by_clip(self.count_ok)), reps, seed),
+                        per_clip=self.mean_terms(self.count_ok) if n else None),
         ]

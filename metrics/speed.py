@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from v2abench.metrics.base import ClipSample, Direction, MetricFamily, MetricResult, MetricSpec
+from v2abench.metrics.base import ClipSample, Direction, MetricFamily, MetricResult, MetricSpec, by_clip
 from v2abench.metrics.bootstrap import mean_interval
 
 
 class SpeedMetrics(MetricFamily):
+    per_clip_state = ("seconds", "nfe", "audio_seconds")
     specs = (
         MetricSpec("sec_per_clip", Direction.LOWER, unit="s", description="wall clock per generated clip"),
         MetricSpec("nfe", Direction.LOWER, description="network evaluations per clip"),
@@ -24,23 +25,23 @@ class SpeedMetrics(MetricFamily):
 
     def __init__(self, **kw: object) -> None:
         super().__init__(**kw)  # type: ignore[arg-type]
-        self.seconds: list[float] = []
-        self.nfe: list[float] = []
-        self.audio_seconds: list[float] = []
+        self.seconds: dict[str, float] = {}  # per clip id
+        self.nfe: dict[str, float] = {}
+        self.audio_seconds: dict[str, float] = {}
 
     def update(self, sample: ClipSample) -> None:
         if sample.seconds is None:
             self.drop(sample.id, "no generation timing (audio read from a folder)")
             return
-        self.seconds.append(float(sample.seconds))
-        self.nfe.append(float(sample.nfe or 0))
-        self.audio_seconds.append(sample.generated.numel() / sample.generated_rate)
+        self.seconds[sample.id] = float(sample.seconds)
+        self.nfe[sample.id] = float(sample.nfe or 0)
+        self.audio_seconds[sample.id] = sample.generated.numel() / sample.generated_rate
 
     def compute(self) -> list[MetricResult]:
         n = len(self.seconds)
         if n == 0:
             return [self.result(i, None, 0) for i in self.ids]
-        sec, nfe, dur = (np.array(v, np.float64) for v in (self.seconds, self.nfe, self.audio_seconds))
+        sec, nfe, dur = (np.array(by_clip(v), np.float64) for v in (self.seconds, self.nfe, self.audio_seconds))
         rtf = sec / np.maximum(dur, 1e-9)
         reps, seed = self.bootstrap_resamples, self.bootstrap_seed
         return [

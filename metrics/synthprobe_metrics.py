@@ -45,12 +45,14 @@ from v2abench.metrics.base import (
     MetricFamily,
     MetricResult,
     MetricSpec,
+    by_clip,
 )
 from v2abench.metrics.bootstrap import (
     bootstrap_indices,
+    inception_score_interval,
+    interval_code,
     mean_interval,
     percentile_interval,
-    statistic_interval,
 )
 from v2abench.metrics.class_scores import inception_score, kl_per_pair
 from v2abench.metrics.embedding import audio_sha256
@@ -147,6 +149,9 @@ def _centred_interval(values: list[float], point: float) -> tuple[float, float] 
 class SynthProbeMetrics(MetricFamily):
     """All ``@synthprobe`` ids from one probe pass per clip.
 
+    State (merged across processes by the base class): per-clip dicts keyed by clip id, and the
+    per-metric dropped ids.
+
     Args:
         probe: a loaded :class:`~v2abench.probes.SynthProbe` (tests pass a random one); None loads
             ``path`` or the shipped asset (:func:`~v2abench.probes.load_synthprobe`; missing weights
@@ -154,6 +159,9 @@ class SynthProbeMetrics(MetricFamily):
         fd_method: ``sqrtm`` (default, av-benchmark) or ``eig``.
         use_cache: cache audio/video features in the feature cache.
     """
+
+    per_clip_state = ("gen_emb", "ref_emb", "ref_logits", "gen_logits", "ib", "clap", "desync", "signed_offset",
+                      "p_aligned", "metric_dropped")
 
     def __init__(self, probe: Any = None, *, path: Any = None, fd_method: str = "sqrtm", use_cache: bool = True,
                  **kw: Any) -> None:
@@ -169,16 +177,16 @@ class SynthProbeMetrics(MetricFamily):
         settings = {"id": BACKBONE, "sample_rate": SAMPLE_RATE, "fps": FPS, "config": probe.cfg.to_dict(), "version": 1}
         self.cache = FeatureCache(BACKBONE, self.weights_sha256, settings) if use_cache else None
         self.offsets = probe.cfg.offsets_seconds().numpy()
-        self.gen_emb: list[torch.Tensor] = []  # paired clips only
-        self.ref_emb: list[torch.Tensor] = []
-        self.gen_logits_paired: list[torch.Tensor] = []
-        self.ref_logits: list[torch.Tensor] = []
-        self.gen_logits: list[torch.Tensor] = []  # every clip (IS)
-        self.ib: list[float] = []
-        self.clap: list[float] = []
-        self.desync: list[float] = []
-        self.signed_offset: list[float] = []
-        self.p_aligned: list[float] = []
+        # per-clip state, keyed by clip id
+        self.gen_emb: dict[str, torch.Tensor] = {}  # paired clips only
+        self.ref_emb: dict[str, torch.Tensor] = {}
+        self.ref_logits: dict[str, torch.Tensor] = {}
+        self.gen_logits: dict[str, torch.Tensor] = {}  # every clip (IS); KL reads the paired ones
+        self.ib: dict[str, float] = {}
+        self.clap: dict[str, float] = {}
+        self.desync: dict[str, float] = {}
+        self.signed_offset: dict[str, float] = {}
+        self.p_aligned: dict[str, float] = {}
         self.metric_dropped: dict[str, dict[str, str]] = {s.id: {} for s in self.specs}
         self._text: dict[str, torch.Tensor] = {}
 
@@ -231,25 +239,25 @@ class SynthProbeMetrics(MetricFamily):
         if sample.generated is None or sample.generated.numel() == 0:
             self.drop(sample.id, "no generated audio")
             return
+        cid = sample.id
         gen = self.audio_features(sample.generated, sample.generated_rate)
-        self.gen_logits.append(gen["logits"])
+        self.gen_logits[cid] = gen["logits"]
         if sample.reference is not None and sample.reference_rate is not None and sample.reference.numel() > 0:
             ref = self.audio_features(sample.reference, sample.reference_rate)
-            self.gen_emb.append(gen["embedding"])
-            self.ref_emb.append(ref["embedding"])
-            self.gen_logits_paired.append(gen["logits"])
-            self.ref_logits.append(ref["logits"])
+            self.gen_emb[cid] = gen["embedding"]
+            self.ref_emb[cid] = ref["embedding"]
+            self.ref_logits[cid] = ref["logits"]
         else:
-            self._drop(PAIRED_IDS, sample.id, "no reference audio")
+            self._drop(PAIRED_IDS, cid, "no reference audio")
         if sample.caption:
-            self.clap.append(float(F.cosine_similarity(self.text_embedding(sample.caption), gen["embedding"], dim=0)))
+            self.clap[cid] = float(F.cosine_similarity(self.text_embedding(sample.caption), gen["embedding"], dim=0))
         else:
             self._drop(("clap@synthprobe",), sample.id, "no caption")
         if sample.frames is None or sample.frames.shape[0] == 0:
             self._drop(VIDEO_IDS, sample.id, "no video frames")
             return
         video = self.video_features(video_for_audio(sample.frames, sample.fps, sample.duration))
-        self.ib.append(float(F.cosine_similarity(video["embedding"], gen["embedding"], dim=0)))
+        self.ib[cid] = float(F.cosine_similarity(video["embedding"], gen["embedding"], dim=0))
         try:
             with torch.no_grad():
                 offsets, aligned = self.probe.pair_logits(
@@ -258,9 +266,9 @@ class SynthProbeMetrics(MetricFamily):
             self._drop(("desync@synthprobe", "align_acc@synthprobe"), sample.id, str(err))
             return
         offset = float(self.offsets[int(offsets[0].argmax())])
-        self.signed_offset.append(offset)
-        self.desync.append(abs(offset))
-        self.p_aligned.append(float(torch.sigmoid(aligned[0])))
+        self.signed_offset[cid] = offset
+        self.desync[cid] = abs(offset)
+        self.p_aligned[cid] = float(torch.sigmoid(aligned[0]))
 
     def _result(self, mid: str, value: float | None, n: int, **kw: Any) -> MetricResult:
         s = self.spec(mid)
@@ -271,9 +279,10 @@ class SynthProbeMetrics(MetricFamily):
         seed, reps = self.bootstrap_seed, self.bootstrap_resamples
         results: list[MetricResult] = []
         n = len(self.gen_emb)
+        paired = sorted(self.gen_emb)
         if n >= 2:
-            gen = torch.stack(self.gen_emb).double().numpy()
-            ref = torch.stack(self.ref_emb).double().numpy()
+            gen = torch.stack(by_clip(self.gen_emb)).double().numpy()
+            ref = torch.stack(by_clip(self.ref_emb)).double().numpy()
             try:
                 fd = frechet_distance_features(gen, ref, method=self.fd_method)
                 results.append(self._result("fd@synthprobe", fd, n, interval=bootstrap_fd(gen, ref, 200, seed),
@@ -287,15 +296,16 @@ class SynthProbeMetrics(MetricFamily):
                 results.append(self._result("fad_inf@synthprobe", intercept, n, extra={"slope": slope}))
             except (FrechetDistanceError, ValueError, np.linalg.LinAlgError) as err:
                 results.append(self._result("fad_inf@synthprobe", None, n, extra={"error": str(err)}))
-            kl = kl_per_pair(torch.stack(self.gen_logits_paired), torch.stack(self.ref_logits)).numpy()
-            results.append(self._result("kl@synthprobe", float(kl.mean()), n, interval=mean_interval(kl, reps, seed)))
+            kl = kl_per_pair(torch.stack([self.gen_logits[c] for c in paired]), torch.stack(by_clip(self.ref_logits))).numpy()
+            results.append(self._result("kl@synthprobe", float(kl.mean()), n, interval=mean_interval(kl, reps, seed),
+                                        per_clip=self.mean_terms(dict(zip(paired, kl)))))
         else:
             results += [self._result(mid, None, n) for mid in PAIRED_IDS]
         m = len(self.gen_logits)
         if m >= 2:
-            logits = torch.stack(self.gen_logits)
+            logits = torch.stack(by_clip(self.gen_logits))
             mean, std = inception_score(logits)
-            interval = statistic_interval(m, lambda idx: inception_score(logits[torch.from_numpy(idx)])[0], 200, seed)
+            interval = inception_score_interval(logits, 200, seed)
             results.append(self._result("is@synthprobe", mean, m, interval=interval, extra={"std_over_splits": std}))
         else:
             results.append(self._result("is@synthprobe", None, m))
@@ -303,18 +313,19 @@ class SynthProbeMetrics(MetricFamily):
             ("ib@synthprobe", self.ib, {}),
             ("clap@synthprobe", self.clap, {}),
             ("desync@synthprobe", self.desync,
-             {"signed_mean_offset": float(np.mean(self.signed_offset)) if self.signed_offset else None,
+             {"signed_mean_offset": float(np.mean(by_clip(self.signed_offset))) if self.signed_offset else None,
               "offsets": [float(self.offsets[0]), float(self.offsets[-1]), float(self.offsets[1] - self.offsets[0])]}),
-            ("align_acc@synthprobe", [float(p >= ALIGNED_THRESHOLD) for p in self.p_aligned],
-             {"threshold": ALIGNED_THRESHOLD, "mean_p_aligned": float(np.mean(self.p_aligned)) if self.p_aligned else None}),
+            ("align_acc@synthprobe", {c: float(p >= ALIGNED_THRESHOLD) for c, p in self.p_aligned.items()},
+             {"threshold": ALIGNED_THRESHOLD, "mean_p_aligned": float(np.mean(by_clip(self.p_aligned))) if self.p_aligned else None}),
         ):
-            arr = np.asarray(values, dtype=np.float64)
+            arr = np.asarray(by_clip(values), dtype=np.float64)
             value = float(arr.mean()) if arr.size else None
             results.append(self._result(mid, value, int(arr.size), interval=mean_interval(arr, reps, seed) if arr.size else None,
-                                        extra=extra))
+                                        extra=extra, per_clip=self.mean_terms(values) if arr.size else None))
         order = {s.id: i for i, s in enumerate(self.specs)}
         return sorted(results, key=lambda r: order[r.id])
 
+    @interval_code
     def _kad_interval(self, gen: np.ndarray, ref: np.ndarray, resamples: int = 200) -> tuple[float, float] | None:
         """200 resamples of both sets at the full reference set's bandwidth; the three kernel matrices are
         computed once and indexed per resample (the same numbers as recomputing KAD on each resample)."""
