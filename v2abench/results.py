@@ -8,8 +8,13 @@ Schema (``SCHEMA_VERSION``): ``schema_version``, ``v2abench_version``, ``git`` {
 ``created_utc``, ``board`` {name, version, table}, ``split`` {name, ground_truth_sha256, n_clips,
 duration}, ``model`` {name, version, paradigm, checkpoint_sha256, params, config, config_hash},
 ``source`` ("generator" or "audio-dir"), ``seeds``, ``training`` (budget or null), ``metrics``
-{id: {value, direction, backbone, weights_sha256, n, dropped, interval, extra}}, ``not_computed``
-{id: reason}, ``failed`` {clip id: reason}, ``environment``, ``timing`` (seconds per stage).
+{id: {value, direction, backbone, weights_sha256, n, dropped, interval, extra, per_clip?}}, ``not_computed``
+{id: reason}, ``failed`` {clip id: reason}, ``environment``, ``timing`` (seconds per stage), and
+``clips`` (optional): the clip ids that per-clip metrics' ``per_clip`` lists are aligned with.
+Per-clip terms (:attr:`~v2abench.metrics.base.MetricResult.per_clip`, for paired comparisons on boards)
+are stored as ``{"value": [...]}`` or ``{"numerator": [...], "denominator": [...]}``, one entry per id of
+``clips`` (null where the metric has no value for that clip), rounded to :data:`PER_CLIP_DIGITS`
+significant digits to keep files small; results without them load unchanged.
 Loading an older schema upgrades it through :data:`UPGRADES`.
 """
 
@@ -25,6 +30,7 @@ from v2abench.atomic import canonical_json, write_text
 from v2abench.metrics.base import MetricResult
 
 SCHEMA_VERSION = 1
+PER_CLIP_DIGITS = 6
 
 
 class ResultSchemaError(ValueError):
@@ -87,7 +93,8 @@ class Result:
         return Path(self.board_dir_name) / self.table / self.file_name
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        metrics, clips = _pack_per_clip(self.metrics)
+        doc = {
             "schema_version": self.schema_version,
             "v2abench_version": self.v2abench_version,
             "git": self.git,
@@ -98,12 +105,15 @@ class Result:
             "source": self.source,
             "seeds": self.seeds,
             "training": self.training,
-            "metrics": {k: v.to_json() for k, v in sorted(self.metrics.items())},
+            "metrics": metrics,
             "not_computed": self.not_computed,
             "failed": self.failed,
             "environment": self.environment,
             "timing": self.timing,
         }
+        if clips:
+            doc["clips"] = clips
+        return doc
 
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> "Result":
@@ -113,7 +123,7 @@ class Result:
                 board=doc["board"],
                 split=doc["split"],
                 model=doc["model"],
-                metrics={k: MetricResult.from_json(k, v) for k, v in doc["metrics"].items()},
+                metrics={k: MetricResult.from_json(k, _unpack_per_clip(v, doc.get("clips") or [])) for k, v in doc["metrics"].items()},
                 source=doc.get("source", "generator"),
                 seeds=doc.get("seeds", {}),
                 training=doc.get("training"),
@@ -137,6 +147,29 @@ class Result:
     def value(self, metric_id: str) -> float | None:
         m = self.metrics.get(metric_id)
         return None if m is None else m.value
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else float(f"{value:.{PER_CLIP_DIGITS}g}")
+
+
+def _pack_per_clip(metrics: dict[str, MetricResult]) -> tuple[dict[str, Any], list[str]]:
+    """Metric documents with per-clip terms as lists aligned with one shared, sorted list of clip ids."""
+    clips = sorted({c for m in metrics.values() if m.per_clip for terms in m.per_clip.values() for c in terms})
+    docs = {}
+    for mid, metric in sorted(metrics.items()):
+        doc = metric.to_json()
+        if metric.per_clip is not None:
+            doc["per_clip"] = {name: [_round(terms.get(c)) for c in clips] for name, terms in sorted(metric.per_clip.items())}
+        docs[mid] = doc
+    return docs, clips
+
+
+def _unpack_per_clip(doc: dict[str, Any], clips: list[str]) -> dict[str, Any]:
+    if not doc.get("per_clip"):
+        return doc
+    per_clip = {name: {c: v for c, v in zip(clips, values, strict=True) if v is not None} for name, values in doc["per_clip"].items()}
+    return {**doc, "per_clip": per_clip}
 
 
 def load_result(path: str | Path) -> Result:

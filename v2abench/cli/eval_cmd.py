@@ -74,20 +74,46 @@ def evaluate(
     task: Optional[Task] = typer.Option(None, "--task", help="default: the split's task"),
     seed: int = typer.Option(0, "--seed"),
     batch_size: int = typer.Option(8, "--batch-size"),
+    shard: Optional[str] = typer.Option(None, "--shard", help="I/N: score only clips whose position mod N is I and save the metric states"),
+    reduce: Optional[int] = typer.Option(None, "--reduce", help="N: merge the states of shards 0..N-1 (same other options) into the result"),
 ) -> None:
-    """Evaluate a generator (or a folder of audio) on a split; writes a result JSON."""
+    """Evaluate a generator (or a folder of audio) on a split; writes a result JSON.
+
+    In parallel: run ``--shard I/N`` for I = 0..N-1 (any order, any machines sharing the cache), then
+    ``--reduce N`` with the same other options; the result equals an unsharded run's.
+    """
     from v2abench.cli.show import print_result
-    from v2abench.evaluation import evaluate_audio_dir, evaluate_model
+    from v2abench.evaluation import runner
 
     with clear_errors():
         if (model is None) == (audio_dir is None):
             raise ValueError("give exactly one of --model or --audio-dir")
+        if shard is not None and reduce is not None:
+            raise ValueError("give at most one of --shard and --reduce")
+        if reduce is not None and reduce < 1:
+            raise ValueError("--reduce takes the number of shards (>= 1)")
+        part = runner.Shard.parse(shard) if shard is not None else None
+        options = {"limit": limit, "metrics": metrics, "task": task, "seed": seed}
         if audio_dir is not None:
             if not name:
                 raise ValueError("--audio-dir needs --name (the row's name)")
-            path, result = evaluate_audio_dir(audio_dir, split, name, limit=limit, metrics=metrics, task=task, seed=seed)
+            if part is not None:
+                state = runner.evaluate_audio_dir_shard(audio_dir, split, name, part, **options)
+            elif reduce is not None:
+                path, result = runner.reduce_audio_dir_shards(audio_dir, split, name, reduce, **options)
+            else:
+                path, result = runner.evaluate_audio_dir(audio_dir, split, name, **options)
         else:
             assert model is not None
-            path, result = evaluate_model(model, split, ckpt=ckpt, limit=limit, metrics=metrics, task=task, seed=seed, batch_size=batch_size)
+            if part is not None:
+                state = runner.evaluate_model_shard(model, split, part, ckpt=ckpt, batch_size=batch_size, **options)
+            elif reduce is not None:
+                path, result = runner.reduce_model_shards(model, split, reduce, ckpt=ckpt, **options)
+            else:
+                path, result = runner.evaluate_model(model, split, ckpt=ckpt, batch_size=batch_size, **options)
+    if part is not None:
+        console.print(f"shard {part.index}/{part.count}: metric states in {state}")
+        console.print(f"when all {part.count} shards are done, run the same command with --reduce {part.count} instead of --shard")
+        return
     print_result(result)
     console.print(f"result: {path}")

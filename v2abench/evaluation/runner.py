@@ -6,6 +6,19 @@ family reads the same decoded tensors. Generated audio is cached atomically unde
 always read the audio back from that file, so an interrupted run resumes where it stopped and ends
 with exactly the numbers of an uninterrupted one. A clip that cannot be decoded is reported with its
 id and reason (``failed`` in the result, ``dropped`` in every metric) and the run goes on.
+
+Sharding (``v2abench eval ... --shard I/N``, then ``--reduce N``): shard ``I`` of ``N`` scores the clips
+whose position in the split is ``I`` mod ``N`` and pickles its metric-family states
+(:meth:`~v2abench.metrics.base.MetricFamily.state_dict`) to
+``<run cache>/shards/<plan hash>/<I>-of-<N>.pkl``, the run cache being the generation cache folder
+(``cache/gen/<model>@<ckpt-sha8>/<config-hash>``; ``cache/eval/audio-dir/<hash>`` for a folder). The
+reduce step merges the ``N`` states (:meth:`~v2abench.metrics.base.MetricFamily.merge_state`) and writes
+the result JSON, with the numbers of an unsharded run. Shard files are this run's own cache, never
+shared inputs; they are read with :mod:`pickle`.
+
+``timing`` (seconds): ``decode``, ``generate``, ``metrics`` (features and metric math, intervals
+included), ``intervals`` (bootstrap intervals alone, PROTOCOL.md allows at most 20% of an
+evaluation) and ``total`` (the whole evaluation; summed over shards and the reduce step).
 """
 
 from __future__ import annotations
@@ -13,10 +26,11 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import pickle
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import torch
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -28,11 +42,36 @@ from v2abench.data.splits import SplitData, load_split, resolve_split
 from v2abench.evaluation.clips import EVAL_FPS, EVAL_RATE, DecodedClip, decode_for_eval, remove_dc
 from v2abench.interface import Generator, Task, V2ABatch, check_task
 from v2abench.metrics.base import ClipSample, MetricFamily
+from v2abench.metrics.bootstrap import interval_seconds
 from v2abench.metrics.catalog import build_families
 from v2abench.registry import REGISTRY
 from v2abench.results import Result
 
 log = logging.getLogger(__name__)
+SHARD_STATE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Shard:
+    """Shard ``index`` of ``count``: the clips whose position in the split is ``index`` mod ``count``."""
+
+    index: int
+    count: int
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.index < self.count:
+            raise ValueError(f"shard {self.index}/{self.count}: need 0 <= I < N")
+
+    @classmethod
+    def parse(cls, text: str) -> Shard:
+        """``"I/N"``, e.g. ``"0/2"``."""
+        index, sep, count = text.partition("/")
+        if not sep or not index.strip().isdigit() or not count.strip().isdigit():
+            raise ValueError(f"--shard takes I/N (e.g. 0/2), not {text!r}")
+        return cls(int(index), int(count))
+
+    def takes(self, position: int) -> bool:
+        return position % self.count == self.index
 
 
 @dataclass
@@ -45,6 +84,19 @@ class EvalPlan:
     n_total: int
     timing: dict[str, float] = field(default_factory=dict)
     not_computed: dict[str, str] = field(default_factory=dict)
+    shard: Shard | None = None
+    started: float = field(default_factory=time.perf_counter)
+
+    @property
+    def clips(self) -> list:
+        """The clips this process scores (all of them, or its shard's)."""
+        clips = self.data.clips
+        return clips if self.shard is None else [c for i, c in enumerate(clips) if self.shard.takes(i)]
+
+    def state_key(self, seed: int) -> str:
+        """What a shard state depends on besides the run cache folder (split, task, metrics, seed)."""
+        return config_hash({"split": self.data.spec.name, "ground_truth": self.data.ground_truth_sha256, "n": len(self.data.clips),
+                            "task": self.task.value, "duration": self.duration, "metrics": self.metric_ids, "seed": seed})
 
 
 def make_plan(split: str, *, task: Task | None = None, limit: int | None = None, metrics: list[str] | None = None) -> EvalPlan:
@@ -74,7 +126,7 @@ def _families(plan: EvalPlan, bootstrap_seed: int) -> list[MetricFamily]:
 
 
 def _decode_all(plan: EvalPlan, failed: dict[str, str]) -> Iterator[DecodedClip]:
-    for record in plan.data.clips:
+    for record in plan.clips:
         start = time.perf_counter()
         try:
             decoded = decode_for_eval(record, plan.duration)
@@ -121,9 +173,11 @@ def _finish(plan: EvalPlan, families: list[MetricFamily], failed: dict[str, str]
     for family in families:
         for cid, reason in failed.items():
             family.drop(cid, reason)
-    start = time.perf_counter()
+    start, intervals = time.perf_counter(), interval_seconds()
     metrics = {r.id: r for fam in families for r in fam.compute()}
     plan.timing["metrics"] = plan.timing.get("metrics", 0.0) + time.perf_counter() - start
+    plan.timing["intervals"] = plan.timing.get("intervals", 0.0) + interval_seconds() - intervals
+    plan.timing["total"] = plan.timing.get("total", 0.0) + time.perf_counter() - plan.started
     if plan.metric_ids is not None:
         metrics = {k: v for k, v in metrics.items() if k in plan.metric_ids}
     not_computed = {k: "no value (see dropped)" for k, v in metrics.items() if v.value is None}
@@ -187,6 +241,123 @@ def _stack_padded(rows: list[torch.Tensor | None]) -> torch.Tensor:
     return torch.stack([torch.nn.functional.pad(r, (0, longest - r.shape[-1])) for r in rows if r is not None]).unsqueeze(1)
 
 
+@dataclass
+class _Run:
+    """One evaluation in progress: its plan, metric families and what the result records besides."""
+
+    plan: EvalPlan
+    families: list[MetricFamily]
+    model: dict[str, Any]
+    source: str
+    seeds: dict[str, int]
+    cache: Path  # the run's cache folder; shard states live under cache/shards/
+    failed: dict[str, str] = field(default_factory=dict)
+    files: dict[str, str] = field(default_factory=dict)  # audio-dir: clip id -> "name:sha256" of its file
+
+    def finish(self) -> tuple[Path, Result]:
+        result = _finish(self.plan, self.families, self.failed, self.model, self.source, self.seeds)
+        return result.save(), result
+
+    def shard_path(self, index: int, count: int) -> Path:
+        return self.cache / "shards" / self.plan.state_key(self.seeds["bootstrap"]) / f"{index}-of-{count}.pkl"
+
+    def save_shard(self) -> Path:
+        """Pickle this shard's metric states (and failures, timing) for :meth:`reduce`."""
+        shard = self.plan.shard
+        assert shard is not None
+        self.plan.timing["total"] = self.plan.timing.get("total", 0.0) + time.perf_counter() - self.plan.started
+        doc = {
+            "version": SHARD_STATE_VERSION,
+            "shard": (shard.index, shard.count),
+            "clips": [c.id for c in self.plan.clips],
+            "failed": self.failed,
+            "files": self.files,
+            "timing": self.plan.timing,
+            "families": [(type(f).__name__, f.ids, f.state_dict()) for f in self.families],
+        }
+        path = self.shard_path(shard.index, shard.count)
+        with atomic_path(path) as tmp:
+            tmp.write_bytes(pickle.dumps(doc, protocol=pickle.HIGHEST_PROTOCOL))
+        log.info("shard %d/%d of %s: %d clips, state in %s", shard.index, shard.count, self.model["name"], len(doc["clips"]), path)
+        return path
+
+    def reduce(self, count: int) -> tuple[Path, Result]:
+        """Merge the states of shards 0..count-1 and write the result of the whole split."""
+        paths_ = [self.shard_path(i, count) for i in range(count)]
+        missing = [str(i) for i, p in enumerate(paths_) if not p.is_file()]
+        if missing:
+            raise FileNotFoundError(f"no state for shard(s) {', '.join(missing)} of {count} under {paths_[0].parent}; "
+                                    f"run `v2abench eval ... --shard I/{count}` for each first")
+        covered: list[str] = []
+        for path in paths_:
+            doc = pickle.loads(path.read_bytes())
+            if doc.get("version") != SHARD_STATE_VERSION or doc["shard"][1] != count:
+                raise ValueError(f"{path}: not a shard state of this v2abench for {count} shards")
+            if [(type(f).__name__, f.ids) for f in self.families] != [(name, ids) for name, ids, _ in doc["families"]]:
+                raise ValueError(f"{path}: its metric families differ from this run's")
+            for family, (_, _, state) in zip(self.families, doc["families"]):
+                family.merge_state(state)
+            self.failed.update(doc["failed"])
+            self.files.update(doc["files"])
+            for stage, seconds in doc["timing"].items():
+                self.plan.timing[stage] = self.plan.timing.get(stage, 0.0) + seconds
+            covered += doc["clips"]
+        expected = [c.id for c in self.plan.data.clips]
+        if sorted(covered) != sorted(expected):
+            raise ValueError(f"the {count} shard states under {paths_[0].parent} cover {len(covered)} clips, the split has {len(expected)}")
+        if self.source == "audio-dir":
+            self.model["checkpoint_sha256"] = _files_digest(self.files, expected)
+        return self.finish()
+
+
+def _model_run(model: str, split: str, *, ckpt: str | None = None, limit: int | None = None, metrics: list[str] | None = None,
+               task: Task | None = None, seed: int = 0, steps: int | None = None, cfg_scale: float | None = None,
+               generator: Generator | None = None, shard: Shard | None = None) -> tuple[_Run, Generator]:
+    plan = make_plan(split, task=task, limit=limit, metrics=metrics)
+    plan.shard = shard
+    if generator is None:
+        generator = REGISTRY.build(model, "generator", ckpt=ckpt)
+    check_task(generator.meta, plan.task)
+    if hasattr(generator, "prepare"):
+        generator.prepare(plan.data.spec)  # type: ignore[attr-defined]
+    meta = generator.meta
+    gen_config = {"task": plan.task.value, "duration": plan.duration, "seed": seed, "steps": steps, "cfg_scale": cfg_scale}
+    chash = config_hash({"model": asdict(meta), **gen_config})
+    model_doc = {
+        "name": meta.name,
+        "version": meta.version,
+        "paradigm": meta.paradigm,
+        "checkpoint_sha256": meta.checkpoint_sha256,
+        "params": meta.params,
+        "config": gen_config,
+        "config_hash": chash,
+    }
+    cache = paths.cache_dir() / "gen" / f"{meta.name}@{meta.checkpoint_sha8}" / chash
+    return _Run(plan, _families(plan, seed), model_doc, "generator", {"generation": seed, "bootstrap": seed}, cache), generator
+
+
+def _score_model(run: _Run, generator: Generator, *, batch_size: int = 8, steps: int | None = None, cfg_scale: float | None = None) -> _Run:
+    plan, cache, seed = run.plan, run.cache, run.seeds["generation"]
+    with _progress() as progress:
+        bar = progress.add_task(f"eval {run.model['name']} on {plan.data.spec.name}", total=len(plan.clips))
+        done = 0
+        for batch in _batches(_decode_all(plan, run.failed), batch_size):
+            todo = [c for c in batch if not (cache / f"{c.record.id}.flac").is_file()]
+            if todo:
+                start = time.perf_counter()
+                out = generator.generate(_to_batch(todo, plan.task), task=plan.task, duration=plan.duration, seed=seed, steps=steps, cfg_scale=cfg_scale)
+                plan.timing["generate"] = plan.timing.get("generate", 0.0) + time.perf_counter() - start
+                per_clip_s, per_clip_nfe = out.seconds / len(todo), out.nfe
+                for clip, audio in zip(todo, out.audio):
+                    _store(cache, clip.record.id, audio, out.sample_rate, per_clip_s, per_clip_nfe)
+            for clip in batch:
+                audio, rate, timing = _load(cache, clip.record.id)
+                _update(run.families, _sample(clip, audio, rate, plan.duration, timing["seconds"], timing["nfe"]), plan)
+            done += len(batch)
+            progress.update(bar, completed=done + len(run.failed))
+    return run
+
+
 def evaluate_model(
     model: str,
     split: str,
@@ -202,48 +373,20 @@ def evaluate_model(
     generator: Generator | None = None,
 ) -> tuple[Path, Result]:
     """Generate audio for every clip of ``split`` with ``model`` and score it. Returns (path, result)."""
-    plan = make_plan(split, task=task, limit=limit, metrics=metrics)
-    if generator is None:
-        generator = REGISTRY.build(model, "generator", ckpt=ckpt)
-    check_task(generator.meta, plan.task)
-    if hasattr(generator, "prepare"):
-        generator.prepare(plan.data.spec)  # type: ignore[attr-defined]
-    meta = generator.meta
-    gen_config = {"task": plan.task.value, "duration": plan.duration, "seed": seed, "steps": steps, "cfg_scale": cfg_scale}
-    chash = config_hash({"model": asdict(meta), **gen_config})
-    cache = paths.cache_dir() / "gen" / f"{meta.name}@{meta.checkpoint_sha8}" / chash
-    families = _families(plan, seed)
-    failed: dict[str, str] = {}
+    run, generator = _model_run(model, split, ckpt=ckpt, limit=limit, metrics=metrics, task=task, seed=seed, steps=steps,
+                                cfg_scale=cfg_scale, generator=generator)
+    return _score_model(run, generator, batch_size=batch_size, steps=steps, cfg_scale=cfg_scale).finish()
 
-    with _progress() as progress:
-        bar = progress.add_task(f"eval {meta.name} on {plan.data.spec.name}", total=len(plan.data.clips))
-        done = 0
-        for batch in _batches(_decode_all(plan, failed), batch_size):
-            todo = [c for c in batch if not (cache / f"{c.record.id}.flac").is_file()]
-            if todo:
-                start = time.perf_counter()
-                out = generator.generate(_to_batch(todo, plan.task), task=plan.task, duration=plan.duration, seed=seed, steps=steps, cfg_scale=cfg_scale)
-                plan.timing["generate"] = plan.timing.get("generate", 0.0) + time.perf_counter() - start
-                per_clip_s, per_clip_nfe = out.seconds / len(todo), out.nfe
-                for clip, audio in zip(todo, out.audio):
-                    _store(cache, clip.record.id, audio, out.sample_rate, per_clip_s, per_clip_nfe)
-            for clip in batch:
-                audio, rate, timing = _load(cache, clip.record.id)
-                _update(families, _sample(clip, audio, rate, plan.duration, timing["seconds"], timing["nfe"]), plan)
-            done += len(batch)
-            progress.update(bar, completed=done + len(failed))
 
-    model_doc = {
-        "name": meta.name,
-        "version": meta.version,
-        "paradigm": meta.paradigm,
-        "checkpoint_sha256": meta.checkpoint_sha256,
-        "params": meta.params,
-        "config": gen_config,
-        "config_hash": chash,
-    }
-    result = _finish(plan, families, failed, model_doc, "generator", {"generation": seed, "bootstrap": seed})
-    return result.save(), result
+def evaluate_model_shard(model: str, split: str, shard: Shard, *, batch_size: int = 8, **options: Any) -> Path:
+    """:func:`evaluate_model` on one shard of the clips; returns the path of its saved metric states."""
+    run, generator = _model_run(model, split, shard=shard, **options)
+    return _score_model(run, generator, batch_size=batch_size, steps=options.get("steps"), cfg_scale=options.get("cfg_scale")).save_shard()
+
+
+def reduce_model_shards(model: str, split: str, count: int, **options: Any) -> tuple[Path, Result]:
+    """Merge the states of :func:`evaluate_model_shard` 0..count-1 (same options) into one result."""
+    return _model_run(model, split, **options)[0].reduce(count)
 
 
 def _store(cache: Path, clip_id: str, audio: torch.Tensor, rate: int, seconds: float, nfe: int) -> None:
@@ -259,32 +402,60 @@ def _load(cache: Path, clip_id: str) -> tuple[torch.Tensor, int, dict]:
     return audio.mean(0), rate, timing
 
 
-def evaluate_audio_dir(audio_dir: str | Path, split: str, name: str, *, limit: int | None = None, metrics: list[str] | None = None, task: Task | None = None, seed: int = 0) -> tuple[Path, Result]:
-    """Score a folder of ``<clip_id>.wav|flac`` against ``split`` (av-benchmark style)."""
+def _files_digest(files: dict[str, str], order: list[str]) -> str:
+    """The row's checkpoint hash for a folder: its scored files (name and sha256) in split order."""
+    digest = hashlib.sha256()
+    for cid in order:
+        if cid in files:
+            digest.update(f"{files[cid]}\n".encode())
+    return digest.hexdigest()
+
+
+def _dir_run(audio_dir: str | Path, split: str, name: str, *, limit: int | None = None, metrics: list[str] | None = None,
+             task: Task | None = None, seed: int = 0, shard: Shard | None = None) -> _Run:
     audio_dir = Path(audio_dir)
     if not audio_dir.is_dir():
         raise FileNotFoundError(f"audio folder {audio_dir} does not exist")
     plan = make_plan(split, task=task, limit=limit, metrics=[m for m in metrics] if metrics else None)
-    families = _families(plan, seed)
-    failed: dict[str, str] = {}
-    digest = hashlib.sha256()
+    plan.shard = shard
+    model_doc = {"name": name, "version": None, "paradigm": None, "checkpoint_sha256": None, "params": None, "config": {"audio_dir": str(audio_dir)}, "config_hash": None}
+    cache = paths.cache_dir() / "eval" / "audio-dir" / config_hash({"audio_dir": str(audio_dir.resolve()), "name": name})
+    return _Run(plan, _families(plan, seed), model_doc, "audio-dir", {"bootstrap": seed}, cache)
+
+
+def _score_dir(run: _Run) -> _Run:
+    plan, audio_dir = run.plan, Path(run.model["config"]["audio_dir"])
     with _progress() as progress:
-        bar = progress.add_task(f"eval {name} ({audio_dir}) on {plan.data.spec.name}", total=len(plan.data.clips))
-        for clip in _decode_all(plan, failed):
+        bar = progress.add_task(f"eval {run.model['name']} ({audio_dir}) on {plan.data.spec.name}", total=len(plan.clips))
+        for clip in _decode_all(plan, run.failed):
             path = next((audio_dir / f"{clip.record.id}{ext}" for ext in (".flac", ".wav") if (audio_dir / f"{clip.record.id}{ext}").is_file()), None)
             if path is None:
-                failed[clip.record.id] = f"no {clip.record.id}.flac or .wav in {audio_dir}"
+                run.failed[clip.record.id] = f"no {clip.record.id}.flac or .wav in {audio_dir}"
                 progress.advance(bar)
                 continue
             try:
                 audio, rate = media.read_audio(path)
             except media.MediaError as err:
-                failed[clip.record.id] = str(err)
+                run.failed[clip.record.id] = str(err)
                 progress.advance(bar)
                 continue
-            digest.update(f"{path.name}:{media.sha256_file(path)}\n".encode())
-            _update(families, _sample(clip, audio.mean(0), rate, plan.duration, None, None), plan)
+            run.files[clip.record.id] = f"{path.name}:{media.sha256_file(path)}"
+            _update(run.families, _sample(clip, audio.mean(0), rate, plan.duration, None, None), plan)
             progress.advance(bar)
-    model_doc = {"name": name, "version": None, "paradigm": None, "checkpoint_sha256": digest.hexdigest(), "params": None, "config": {"audio_dir": str(audio_dir)}, "config_hash": None}
-    result = _finish(plan, families, failed, model_doc, "audio-dir", {"bootstrap": seed})
-    return result.save(), result
+    run.model["checkpoint_sha256"] = _files_digest(run.files, [c.id for c in plan.data.clips])
+    return run
+
+
+def evaluate_audio_dir(audio_dir: str | Path, split: str, name: str, *, limit: int | None = None, metrics: list[str] | None = None, task: Task | None = None, seed: int = 0) -> tuple[Path, Result]:
+    """Score a folder of ``<clip_id>.wav|flac`` against ``split`` (av-benchmark style)."""
+    return _score_dir(_dir_run(audio_dir, split, name, limit=limit, metrics=metrics, task=task, seed=seed)).finish()
+
+
+def evaluate_audio_dir_shard(audio_dir: str | Path, split: str, name: str, shard: Shard, **options: Any) -> Path:
+    """:func:`evaluate_audio_dir` on one shard of the clips; returns the path of its saved metric states."""
+    return _score_dir(_dir_run(audio_dir, split, name, shard=shard, **options)).save_shard()
+
+
+def reduce_audio_dir_shards(audio_dir: str | Path, split: str, name: str, count: int, **options: Any) -> tuple[Path, Result]:
+    """Merge the states of :func:`evaluate_audio_dir_shard` 0..count-1 (same options) into one result."""
+    return _dir_run(audio_dir, split, name, **options).reduce(count)
