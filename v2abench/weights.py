@@ -55,6 +55,7 @@ WEIGHTS: dict[str, WeightsSpec] = {
 # with the sha256 of each version; `v2abench weights verify` and the tests check the files against it.
 SHIPPED_ASSETS: dict[str, str] = {
     "synth-rvq-v1": "c9472227d27227aefcff4c12c0761c0e13a10137fe309b1f8a9935d2da59336b",
+    "synth-latent-v1": "8b83ddb1e34b0f4ab346007c403299aad48c3f2f45799813003f4a8374c0f3f6",
     "synthprobe-v1": "cfe9e91c3bb1e2290ef6b07e75a3485dd0e1021b193e563da4bb784c3dbe0f0d",
 }
 
