@@ -56,6 +56,7 @@ WEIGHTS: dict[str, WeightsSpec] = {
 SHIPPED_ASSETS: dict[str, str] = {
     "synth-rvq-v1": "c9472227d27227aefcff4c12c0761c0e13a10137fe309b1f8a9935d2da59336b",
     "synth-latent-v1": "8b83ddb1e34b0f4ab346007c403299aad48c3f2f45799813003f4a8374c0f3f6",
+    "synthav-v1": "7394a6d8b9b3d1a8a658e7e6e54e6d3240e307fa369df9af22896c3f5fef6a1a",
     "synthprobe-v1": "cfe9e91c3bb1e2290ef6b07e75a3485dd0e1021b193e563da4bb784c3dbe0f0d",
 }
 
