@@ -9,6 +9,7 @@ for interactive use only.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from pathlib import Path
@@ -78,8 +79,11 @@ def train(
         write_text(run_dir / "config.yaml", yaml.safe_dump(cfg, sort_keys=True))
         ckpt = None
     L.seed_everything(seed, workers=True, verbose=False)
+    start = time.perf_counter()
     module = trainer_spec.build_module(cfg)
     data = trainer_spec.build_datamodule(cfg)
+    if hasattr(data, "setup"):
+        data.setup("fit")  # features / audio of the split (cached): timed apart from the steps
     tcfg = cfg["trainer"]
     every = int(tcfg.get("checkpoint_every", max(1, int(tcfg.get("max_steps", 100)) // 4)))
     callbacks: list[Any] = [ModelCheckpoint(dirpath=run_dir / "checkpoints", save_last=True, every_n_train_steps=every, save_top_k=0)]
@@ -101,7 +105,19 @@ def train(
         num_sanity_val_steps=0,
         limit_val_batches=tcfg.get("limit_val_batches", 0),
     )
+    setup_seconds = time.perf_counter() - start
+    first_step = trainer.global_step if ckpt else 0
+    fit_start = time.perf_counter()
     trainer.fit(module, datamodule=data, ckpt_path=str(ckpt) if ckpt else None)
+    fit_seconds = time.perf_counter() - fit_start
+    import torch
+
+    steps = trainer.global_step - first_step
+    write_text(run_dir / "timing.json", json.dumps({
+        "setup_seconds": round(setup_seconds, 1), "fit_seconds": round(fit_seconds, 1), "steps": steps,
+        "seconds_per_step": round(fit_seconds / max(1, steps), 4), "threads": torch.get_num_threads(), "resumed": ckpt is not None,
+    }, indent=2) + "\n")
+    log.info("%s: %d steps in %.0f s (%.3f s/step; data setup %.0f s)", name, steps, fit_seconds, fit_seconds / max(1, steps), setup_seconds)
     artefact = trainer_spec.export(module, cfg, run_dir)
     log.info("run %s: %d steps; weights %s", run_dir, trainer.global_step, artefact)
     return run_dir
