@@ -79,8 +79,8 @@ def evaluate(
 ) -> None:
     """Evaluate a generator (or a folder of audio) on a split; writes a result JSON.
 
-    In parallel: run ``--shard I/N`` for I = 0..N-1 (any order, any machines sharing the cache), then
-    ``--reduce N`` with the same other options; the result equals an unsharded run's.
+    In parallel: run --shard I/N for I = 0..N-1 (any order, on machines sharing the cache), then
+    --reduce N with the same other options; the result equals an unsharded run's.
     """
     from v2abench.cli.show import print_result
     from v2abench.evaluation import runner
