@@ -116,3 +116,26 @@ def test_published_rows_and_protocol_are_frozen(tmp_path: Path, monkeypatch: pyt
     assert v2.dir_name == "synthfoley-v2"
     board.build()  # v1 still builds from its frozen protocol
     assert open_board("synthfoley-v1", root=tmp_path / "boards").published
+
+
+def test_speed_table_renders_from_speed_files(tmp_path: Path) -> None:
+    from v2abench.boards.speed import SPEED_DIR
+
+    board = open_board("synthfoley", root=tmp_path / "boards")
+    board.add(_own(tmp_path, make_result("silence", 0.0)))
+    assert "## speed" not in (board.root / "leaderboard.md").read_text()
+    doc = {"model": "foleygen", "checkpoint_sha256": "b" * 64, "machine": "x86_64 CPU", "threads": 2, "duration": 4.0,
+           "batch": 8, "clips": 16, "variants": {"kv_cache+batched_cfg": {"sec_per_clip": 0.5, "nfe": 203},
+                                                "no_cache+batched_cfg": {"sec_per_clip": 2.0, "nfe": 203}}}
+    (board.root / SPEED_DIR).mkdir()
+    (board.root / SPEED_DIR / "foleygen.json").write_text(json.dumps(doc))
+    files = board.build()
+    section = files["leaderboard.md"].split("## speed")[1]
+    assert "| foleygen | `bbbbbbbb` | kv_cache+batched_cfg | 0.500 | 203 | 1.00 |" in section
+    assert "| no_cache+batched_cfg | 2.000 | 203 | 4.00 |" in section
+    assert "speed/foleygen.json" in json.loads(files["manifest.json"])["speed"]
+    assert board.build() == files  # still a pure function of the files
+    del doc["variants"]
+    (board.root / SPEED_DIR / "foleygen.json").write_text(json.dumps(doc))
+    with pytest.raises(ValueError, match="lacks variants"):
+        board.build()

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from v2abench.atomic import canonical_json
-from v2abench.boards import significance
+from v2abench.boards import significance, speed
 from v2abench.metrics.catalog import metric_specs
 from v2abench.results import Result
 
@@ -103,6 +103,7 @@ def render_markdown(board: "Board", protocol: dict[str, Any], rows: list[tuple[P
         if not results:
             out.append("| – | (no rows yet) | | " + " | ".join("" for _ in mids) + " |")
         out.append("")
+    out += speed.speed_markdown(board.root)
     return "\n".join(out)
 
 
@@ -154,6 +155,7 @@ def render_html(board: "Board", protocol: dict[str, Any], rows: list[tuple[Path,
             body.append(f"<tr><td>{rank}</td><td>{html.escape(r.model['name'])}</td>" + "".join(f"<td>{marks[m]}{fmt(m, r.value(m))}</td>" for m in mids) + "</tr>")
         body.append("</table>")
         body += [_bars(m, results) for m in mids]
+    body += [t for t in [speed.speed_html(board.root)] if t]
     return "<!doctype html>\n<html><head><meta charset='utf-8'><title>v2abench</title></head><body>\n" + "\n".join(body) + "\n</body></html>\n"
 
 
@@ -167,6 +169,8 @@ def render_manifest(board: "Board", protocol: dict[str, Any], rows: list[tuple[P
             "protocol": protocol,
             "protocol_sha256": hashlib.sha256(proto_blob).hexdigest(),
             "inputs": {board.relative(p): hashlib.sha256(p.read_bytes()).hexdigest() for p, _ in rows},
+            **({"speed": {board.relative(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in speed.speed_files(board.root)}}
+               if speed.speed_files(board.root) else {}),
         }
     )
 

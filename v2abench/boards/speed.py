@@ -10,6 +10,7 @@ files, so ``leaderboard build --check`` stays byte-stable.
 
 from __future__ import annotations
 
+import html
 import json
 from pathlib import Path
 from typing import Any
@@ -56,3 +57,14 @@ def speed_markdown(board_root: Path) -> list[str]:
     for r in rows:
         out.append(f"| {r['model']} | `{r['checkpoint']}` | {r['variant']} | {r['sec_per_clip']:.3f} | {r['nfe']} | {r['vs_fastest']:.2f} | {r['machine']} | {r['setting']} |")
     return [*out, ""]
+
+
+def speed_html(board_root: Path) -> str:
+    """The speed section as an HTML table ('' when the board has no speed files)."""
+    rows = speed_rows(board_root)
+    if not rows:
+        return ""
+    cols = ("model", "checkpoint", "variant", "sec_per_clip", "nfe", "vs_fastest", "machine", "setting")
+    head = "".join(f"<th>{c}</th>" for c in cols)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(f'{r[c]:.3f}' if isinstance(r[c], float) else str(r[c]))}</td>" for c in cols) + "</tr>" for r in rows)
+    return f"<h2>speed: generation time per clip by decoding variant</h2><table border='1' cellpadding='4'><tr>{head}</tr>{body}</table>"
