@@ -7,14 +7,7 @@ always read the audio back from that file, so an interrupted run resumes where i
 with exactly the numbers of an uninterrupted one. A clip that cannot be decoded is reported with its
 id and reason (``failed`` in the result, ``dropped`` in every metric) and the run goes on.
 
-Sharding (``v2abench eval ... --shard I/N``, then ``--reduce N``): shard ``I`` of ``N`` scores the clips
-whose position in the split is ``I`` mod ``N`` and pickles its metric-family states
-(:meth:`~v2abench.metrics.base.MetricFamily.state_dict`) to
-``<run cache>/shards/<plan hash>/<I>-of-<N>.pkl``, the run cache being the generation cache folder
-(``cache/gen/<model>@<ckpt-sha8>/<config-hash>``; ``cache/eval/audio-dir/<hash>`` for a folder). The
-reduce step merges the ``N`` states (:meth:`~v2abench.metrics.base.MetricFamily.merge_state`) and writes
-the result JSON, with the numbers of an unsharded run. Shard files are this run's own cache, never
-shared inputs; they are read with :mod:`pickle`.
+Sharding (``v2abench eval ... --shard I/N``, then ``--reduce N``): see :mod:`v2abench.evaluation.shards`.
 
 ``timing`` (seconds): ``decode``, ``generate``, ``metrics`` (features and metric math, intervals
 included), ``intervals`` (bootstrap intervals alone, PROTOCOL.md allows at most 20% of an
@@ -26,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import pickle
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -39,6 +31,8 @@ from v2abench import media, paths, provenance
 from v2abench.atomic import atomic_path
 from v2abench.config import benchmark_config, config_hash
 from v2abench.data.splits import SplitData, load_split, resolve_split
+from v2abench.evaluation import shards
+from v2abench.evaluation.shards import Shard
 from v2abench.evaluation.clips import EVAL_FPS, EVAL_RATE, DecodedClip, decode_for_eval, remove_dc
 from v2abench.interface import Generator, Task, V2ABatch, check_task
 from v2abench.metrics.base import ClipSample, MetricFamily
@@ -48,30 +42,6 @@ from v2abench.registry import REGISTRY
 from v2abench.results import Result
 
 log = logging.getLogger(__name__)
-SHARD_STATE_VERSION = 1
-
-
-@dataclass(frozen=True)
-class Shard:
-    """Shard ``index`` of ``count``: the clips whose position in the split is ``index`` mod ``count``."""
-
-    index: int
-    count: int
-
-    def __post_init__(self) -> None:
-        if not 0 <= self.index < self.count:
-            raise ValueError(f"shard {self.index}/{self.count}: need 0 <= I < N")
-
-    @classmethod
-    def parse(cls, text: str) -> Shard:
-        """``"I/N"``, e.g. ``"0/2"``."""
-        index, sep, count = text.partition("/")
-        if not sep or not index.strip().isdigit() or not count.strip().isdigit():
-            raise ValueError(f"--shard takes I/N (e.g. 0/2), not {text!r}")
-        return cls(int(index), int(count))
-
-    def takes(self, position: int) -> bool:
-        return position % self.count == self.index
 
 
 @dataclass
@@ -263,50 +233,13 @@ class _Run:
 
     def save_shard(self) -> Path:
         """Pickle this shard's metric states (and failures, timing) for :meth:`reduce`."""
-        shard = self.plan.shard
-        assert shard is not None
-        self.plan.timing["total"] = self.plan.timing.get("total", 0.0) + time.perf_counter() - self.plan.started
-        doc = {
-            "version": SHARD_STATE_VERSION,
-            "shard": (shard.index, shard.count),
-            "clips": [c.id for c in self.plan.clips],
-            "failed": self.failed,
-            "files": self.files,
-            "timing": self.plan.timing,
-            "families": [(type(f).__name__, f.ids, f.state_dict()) for f in self.families],
-        }
-        path = self.shard_path(shard.index, shard.count)
-        with atomic_path(path) as tmp:
-            tmp.write_bytes(pickle.dumps(doc, protocol=pickle.HIGHEST_PROTOCOL))
-        log.info("shard %d/%d of %s: %d clips, state in %s", shard.index, shard.count, self.model["name"], len(doc["clips"]), path)
-        return path
+        return shards.save_state(self)
 
     def reduce(self, count: int) -> tuple[Path, Result]:
         """Merge the states of shards 0..count-1 and write the result of the whole split."""
-        paths_ = [self.shard_path(i, count) for i in range(count)]
-        missing = [str(i) for i, p in enumerate(paths_) if not p.is_file()]
-        if missing:
-            raise FileNotFoundError(f"no state for shard(s) {', '.join(missing)} of {count} under {paths_[0].parent}; "
-                                    f"run `v2abench eval ... --shard I/{count}` for each first")
-        covered: list[str] = []
-        for path in paths_:
-            doc = pickle.loads(path.read_bytes())
-            if doc.get("version") != SHARD_STATE_VERSION or doc["shard"][1] != count:
-                raise ValueError(f"{path}: not a shard state of this v2abench for {count} shards")
-            if [(type(f).__name__, f.ids) for f in self.families] != [(name, ids) for name, ids, _ in doc["families"]]:
-                raise ValueError(f"{path}: its metric families differ from this run's")
-            for family, (_, _, state) in zip(self.families, doc["families"]):
-                family.merge_state(state)
-            self.failed.update(doc["failed"])
-            self.files.update(doc["files"])
-            for stage, seconds in doc["timing"].items():
-                self.plan.timing[stage] = self.plan.timing.get(stage, 0.0) + seconds
-            covered += doc["clips"]
-        expected = [c.id for c in self.plan.data.clips]
-        if sorted(covered) != sorted(expected):
-            raise ValueError(f"the {count} shard states under {paths_[0].parent} cover {len(covered)} clips, the split has {len(expected)}")
+        shards.merge_states(self, count)
         if self.source == "audio-dir":
-            self.model["checkpoint_sha256"] = _files_digest(self.files, expected)
+            self.model["checkpoint_sha256"] = _files_digest(self.files, [c.id for c in self.plan.data.clips])
         return self.finish()
 
 
