@@ -137,3 +137,12 @@ def test_task_splits_score_their_own_targets(tiny_world: Path, split: str, task:
     # first onsets for the detector: the ceiling is lower there than on the plain test split
     assert gt.metrics["onset_acc"].value > 0.6 > silent.metrics["onset_acc"].value
     assert not gt.failed
+
+
+def test_unimplemented_metric_is_recorded_with_its_reason(tiny_world: Path) -> None:
+    _, result = evaluate_model("silence", SPLIT, limit=2, metrics=["onset_acc", "align_acc@difffoley"])
+    assert result.metrics["onset_acc"].n == 2
+    assert "align_acc@difffoley" not in result.metrics
+    assert "align_acc@synthprobe" in result.not_computed["align_acc@difffoley"]
+    listing = runner.invoke(app, ["metrics"], env={"COLUMNS": "400"})
+    assert listing.exit_code == 0 and "align_acc@difffoley" in listing.output and "not implemented" in listing.output
