@@ -33,6 +33,7 @@ from v2abench.interface import GenerationOutput, GeneratorMeta, Task, V2ABatch, 
 from v2abench.lm import DelayLM, DelayPattern, VisualMask, prefix_lm_mask
 from v2abench.lm.decoding import SamplingConfig, generate_codes
 from v2abench.artefacts import sha256_file
+from v2abench.config import config_hash
 from v2abench.models.lm_components import TokenFeatureDataModule, build_codec, build_visual_encoder
 from v2abench.training.runs import resolve_checkpoint
 
@@ -144,6 +145,10 @@ class FoleyGen:
         self.module.load_state_dict(load_file(str(weights)))
         self.module.eval()
         params = sum(p.numel() for p in self.module.parameters())
+        timing = json.loads((run / "timing.json").read_text()) if (run / "timing.json").is_file() else {}
+        # what a result records as this row's training budget
+        self.training = {"run": run.name, "preset": self.cfg.get("preset"), "steps": int(self.run_meta.get("steps", 0)),
+                         "config_hash": config_hash(self.cfg), "train_split": self.cfg["data"]["split"], **timing}
         self.meta = GeneratorMeta(self.NAME, "autoregressive", "1", self.codec.sample_rate, float(self.cfg["duration"]), self.TASKS, params=params, checkpoint_sha256=sha256_file(weights), description=self.SUMMARY)
         log.info("%s: run %s (%d steps, %.2f M params)", self.NAME, run, int(self.run_meta.get("steps", 0)), params / 1e6)
 

@@ -33,6 +33,7 @@ def test_train_generate_and_evaluate(tiny_world: Path, tmp_path: Path) -> None:
     assert res.metrics["onset_acc"].n == 2
     assert res.metrics["nfe"].value == 200 + 4 - 1  # 4 s at 50 Hz + 4-step delay, one batched CFG pass per step
     assert res.model["checkpoint_sha256"] and res.model["paradigm"] == "autoregressive"
+    assert res.training["steps"] == 3 and res.training["preset"] == "tiny" and res.training["fit_seconds"] > 0
 
 
 def test_missing_checkpoint_names_the_command(tiny_world: Path) -> None:

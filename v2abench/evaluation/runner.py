@@ -139,7 +139,8 @@ def _update(families: list[MetricFamily], sample: ClipSample, plan: EvalPlan) ->
     plan.timing["metrics"] = plan.timing.get("metrics", 0.0) + time.perf_counter() - start
 
 
-def _finish(plan: EvalPlan, families: list[MetricFamily], failed: dict[str, str], model: dict, source: str, seeds: dict) -> Result:
+def _finish(plan: EvalPlan, families: list[MetricFamily], failed: dict[str, str], model: dict, source: str, seeds: dict,
+            training: dict[str, Any] | None = None) -> Result:
     for family in families:
         for cid, reason in failed.items():
             family.drop(cid, reason)
@@ -166,6 +167,7 @@ def _finish(plan: EvalPlan, families: list[MetricFamily], failed: dict[str, str]
         metrics=metrics,
         source=source,
         seeds=seeds,
+        training=training,
         not_computed=not_computed,
         failed=dict(sorted(failed.items())),
         environment=provenance.environment(),
@@ -223,9 +225,10 @@ class _Run:
     cache: Path  # the run's cache folder; shard states live under cache/shards/
     failed: dict[str, str] = field(default_factory=dict)
     files: dict[str, str] = field(default_factory=dict)  # audio-dir: clip id -> "name:sha256" of its file
+    training: dict[str, Any] | None = None  # a trained generator's budget (its ``training`` attribute)
 
     def finish(self) -> tuple[Path, Result]:
-        result = _finish(self.plan, self.families, self.failed, self.model, self.source, self.seeds)
+        result = _finish(self.plan, self.families, self.failed, self.model, self.source, self.seeds, self.training)
         return result.save(), result
 
     def shard_path(self, index: int, count: int) -> Path:
@@ -266,7 +269,9 @@ def _model_run(model: str, split: str, *, ckpt: str | None = None, limit: int | 
         "config_hash": chash,
     }
     cache = paths.cache_dir() / "gen" / f"{meta.name}@{meta.checkpoint_sha8}" / chash
-    return _Run(plan, _families(plan, seed), model_doc, "generator", {"generation": seed, "bootstrap": seed}, cache), generator
+    run = _Run(plan, _families(plan, seed), model_doc, "generator", {"generation": seed, "bootstrap": seed}, cache,
+               training=getattr(generator, "training", None))
+    return run, generator
 
 
 def _score_model(run: _Run, generator: Generator, *, batch_size: int = 8, steps: int | None = None, cfg_scale: float | None = None) -> _Run:
