@@ -34,6 +34,28 @@ def tiny_world(session_home: Path) -> Path:
     return root
 
 
+@pytest.fixture
+def one_thread() -> object:
+    """One intra-op torch thread for the test (tiny models: as fast, and robust when the CPU is shared)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def close_nested(a: object, b: object, tol: float = 1e-9) -> bool:
+    """Nested dicts/lists/tuples equal, floats to ``tol`` relative and absolute (NaN equals NaN)."""
+    import math
+
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(close_nested(a[k], b[k], tol) for k in a)
+    if isinstance(a, (list, tuple)):
+        return isinstance(b, (list, tuple)) and len(a) == len(b) and all(close_nested(x, y, tol) for x, y in zip(a, b))
+    if isinstance(a, float) and isinstance(b, float):
+        return math.isclose(a, b, rel_tol=tol, abs_tol=tol) or (math.isnan(a) and math.isnan(b))
+    return a == b
+
+
 def clicks(times: list[float], rate: int = 16_000, duration: float = 4.0, seed: int = 0) -> torch.Tensor:
     """Decaying noise bursts at ``times`` (seconds): a signal with unambiguous onsets."""
     rng = np.random.default_rng(seed)

@@ -37,12 +37,8 @@ SMALL = {"dim": 32, "hidden": 64, "enc_depth": 1, "dec_depth": 1, "latent_dim": 
 
 
 @pytest.fixture(autouse=True)
-def _one_thread() -> Any:
-    """The models here are tiny: one intra-op thread is as fast, and robust when the CPU is shared."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+def _one_thread(one_thread: None) -> None:
+    """One intra-op thread for every test of this module (conftest.one_thread)."""
 
 
 def _codec(kind: str) -> Any:

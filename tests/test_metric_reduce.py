@@ -22,17 +22,15 @@ from v2abench.metrics.frechet import FrechetDistance
 from v2abench.metrics.onset import OnsetMetrics
 from v2abench.metrics.speed import SpeedMetrics
 from v2abench.metrics.synthprobe_metrics import SynthProbeMetrics
+from conftest import close_nested as _close
 
 RATE = 16_000
 SPLIT = "synthfoley-tiny-test"
 
 
 @pytest.fixture(autouse=True)
-def _one_thread() -> Any:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+def _one_thread(one_thread: None) -> None:
+    """One intra-op thread for every test of this module (conftest.one_thread)."""
 
 
 @pytest.fixture(scope="module")
@@ -78,15 +76,6 @@ def _assert_same(a: list[MetricResult], b: list[MetricResult]) -> None:
         assert _close(x.extra, y.extra), x.id
         assert _close(x.per_clip, y.per_clip), x.id
 
-
-def _close(a: Any, b: Any) -> bool:
-    if isinstance(a, dict):
-        return isinstance(b, dict) and a.keys() == b.keys() and all(_close(a[k], b[k]) for k in a)
-    if isinstance(a, (list, tuple)):
-        return len(a) == len(b) and all(_close(x, y) for x, y in zip(a, b))
-    if isinstance(a, float) and isinstance(b, float):
-        return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9) or (math.isnan(a) and math.isnan(b))
-    return a == b
 
 
 FAMILIES: dict[str, Callable[[list[ClipSample]], MetricFamily]] = {

@@ -15,6 +15,7 @@ from v2abench.cli import app
 from v2abench.config import benchmark_config
 from v2abench.evaluation import evaluate_audio_dir, evaluate_model
 from v2abench.results import Result, load_result
+from conftest import close_nested as _close
 
 runner = CliRunner()
 SPLIT = "synthfoley-tiny-test"
@@ -26,15 +27,6 @@ def _metrics(result: Result, skip: tuple[str, ...] = ()) -> dict[str, Any]:
     docs = result.to_json()["metrics"]
     return {k: v for k, v in docs.items() if k not in skip}
 
-
-def _close(a: Any, b: Any) -> bool:
-    if isinstance(a, dict):
-        return isinstance(b, dict) and a.keys() == b.keys() and all(_close(a[k], b[k]) for k in a)
-    if isinstance(a, (list, tuple)):
-        return len(a) == len(b) and all(_close(x, y) for x, y in zip(a, b))
-    if isinstance(a, float) and isinstance(b, float):
-        return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
-    return a == b
 
 
 def _eval(*args: str) -> str:

@@ -39,11 +39,8 @@ CAPTIONS = [
 
 
 @pytest.fixture(autouse=True)
-def _one_thread() -> Any:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+def _one_thread(one_thread: None) -> None:
+    """One intra-op thread for every test of this module (conftest.one_thread)."""
 
 
 def _config(preset: str = "tiny") -> dict[str, Any]:

@@ -62,11 +62,8 @@ RATE = 16_000
 
 
 @pytest.fixture(autouse=True)
-def _one_thread() -> Any:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+def _one_thread(one_thread: None) -> None:
+    """One intra-op thread for every test of this module (conftest.one_thread)."""
 
 
 def _tiny_config() -> dict[str, Any]:
