@@ -66,10 +66,11 @@ def test_reduce_names_missing_shards_and_bad_arguments(tiny_world: Path) -> None
 
 def test_audio_dir_shards_reduce_to_the_same_row(tiny_world: Path, tmp_path: Path) -> None:
     metrics = ["onset_acc", "onset_ap", "onset_count_acc", "kl@synthprobe", "is@synthprobe"]
-    evaluate_model("ground-truth", SPLIT, metrics=["onset_acc"])
+    _, truth = evaluate_model("ground-truth", SPLIT, metrics=["onset_acc"])
     folder = tmp_path / "outputs"
     folder.mkdir()
-    cache = next((paths.cache_dir() / "gen").glob("ground-truth@*/*"))
+    cache = paths.cache_dir() / "gen" / "ground-truth@none" / truth.model["config_hash"]  # this run's own audio
+    assert len(list(cache.glob("*.flac"))) == truth.split["n_clips"]
     for i, f in enumerate(sorted(cache.glob("*.flac"))):
         if i != 3:  # one clip missing: a failure recorded by its shard
             shutil.copy(f, folder / f.name)
