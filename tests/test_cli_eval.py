@@ -59,7 +59,7 @@ def test_resume_gives_identical_numbers(tiny_world: Path) -> None:
     path, first = evaluate_model("noise", SPLIT, metrics=["onset_acc", "onset_ap", "onset_count_acc"])
     from v2abench import paths
 
-    gen = next((paths.cache_dir() / "gen").glob("noise@*/*"))
+    gen = paths.cache_dir() / "gen" / "noise@none" / first.model["config_hash"]  # this run's own audio
     flacs = sorted(gen.glob("*.flac"))
     for f in flacs[: len(flacs) // 2]:  # an interrupted run: half the clips never generated
         f.unlink()
@@ -88,7 +88,7 @@ def test_audio_dir_scores_a_folder(tiny_world: Path, tmp_path: Path) -> None:
     _, gt = evaluate_model("ground-truth", SPLIT, metrics=["onset_acc", "onset_ap", "onset_count_acc"])
     folder = tmp_path / "outputs"
     folder.mkdir()
-    cache = next((paths.cache_dir() / "gen").glob("ground-truth@*/*"))
+    cache = paths.cache_dir() / "gen" / "ground-truth@none" / gt.model["config_hash"]  # this run's own audio
     for i, f in enumerate(sorted(cache.glob("*.flac"))):
         if i == 0:
             continue  # one clip missing from the folder
