@@ -40,8 +40,13 @@ def print_board(board: Board) -> None:
             console.print(f"{board.dir_name} — {table_name}: {tproto['split']}: no rows yet", highlight=False)
             continue
         mids = list(tproto["metrics"])
-        table = Table("row", "model", "ckpt", *[f"{m} {ARROW[tproto['metrics'][m]['direction']]}" for m in mids], title=f"{board.dir_name} ({status}) — {table_name}: {tproto['split']} (ranked by {primary}; % x100)")
-        for r, source in results:
-            style = "bold cyan" if source == "yours" else None
-            table.add_row(source, r.model["name"], (r.model.get("checkpoint_sha256") or "none")[:8], *[fmt(m, r.value(m)) for m in mids], style=style)
-        console.print(table)
+        per_table = max(1, (console.width - 36) // 12)  # a narrow terminal gets the columns in several tables
+        for start in range(0, len(mids), per_table):
+            part = mids[start : start + per_table]
+            cols = "" if len(part) == len(mids) else f"; columns {start + 1}–{start + len(part)} of {len(mids)}"
+            table = Table("row", "model", "ckpt", *[f"{m} {ARROW[tproto['metrics'][m]['direction']]}" for m in part],
+                          title=f"{board.dir_name} ({status}) — {table_name}: {tproto['split']} (ranked by {primary}; % x100{cols})")
+            for r, source in results:
+                style = "bold cyan" if source == "yours" else None
+                table.add_row(source, r.model["name"], (r.model.get("checkpoint_sha256") or "none")[:8], *[fmt(m, r.value(m)) for m in part], style=style)
+            console.print(table)
