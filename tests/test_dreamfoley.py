@@ -8,6 +8,7 @@ from pathlib import Path
 import torch
 from typer.testing import CliRunner
 
+from v2abench import media
 from v2abench.cli import app
 from v2abench.encoders.dual import DualVisualEncoder, upsample_to
 from v2abench.encoders.thumbnail import ThumbnailEncoder
@@ -68,7 +69,7 @@ def _train(steps: str = "3") -> Path:
     return Path(result.output.strip().split("run: ")[-1].replace("\n", ""))
 
 
-def test_train_generate_vta_and_text_controlled(tiny_world: Path) -> None:
+def test_train_generate_vta_and_text_controlled(tiny_world: Path, tmp_path: Path) -> None:
     from v2abench.models.dreamfoley import DreamFoley
 
     run = _train()
@@ -92,5 +93,10 @@ def test_train_generate_vta_and_text_controlled(tiny_world: Path) -> None:
     assert not torch.equal(vta.audio, tc.audio)  # the caption reaches the model in TC-VTA only
     again = gen.generate(V2ABatch(ids=["b"], frames=frames[1:], fps=25.0, text=batch.text[1:]), task=Task.TC_VTA, duration=1.0, seed=0)
     assert torch.allclose(again.audio[0], tc.audio[1], atol=1e-5)  # a clip's audio does not depend on its batch
+    out = tmp_path / "tc.wav"
+    result = runner.invoke(app, ["generate", "--model", "dreamfoley", "--ckpt", str(run), "--video", str(tiny_world / "test" / "00001.mp4"),
+                                 "--out", str(out), "--text", "a small wooden block hits the floor"])
+    assert result.exit_code == 0, result.output
+    assert media.decode_audio(out, sample_rate=16000)[0].abs().max() > 0  # --text implies text-controlled VTA
     _, res = evaluate_model("dreamfoley", "synthfoley-tiny-test-tc", ckpt=str(run), limit=2, metrics=["onset_acc", "nfe"])
     assert res.metrics["onset_acc"].n == 2 and res.board["table"] == "tc_vta"

@@ -49,7 +49,7 @@ def generate(
     ckpt: Optional[str] = typer.Option(None, "--ckpt"),
     text: Optional[str] = typer.Option(None, "--text", help="a text prompt (text-controlled generation)"),
     seed: int = typer.Option(0, "--seed"),
-    task: Task = typer.Option(Task.VTA, "--task"),
+    task: Optional[Task] = typer.Option(None, "--task", help="default: tc_vta when --text is given, else vta"),
     duration: Optional[float] = typer.Option(None, "--duration", help="seconds (default: the video's, capped by the model)"),
     split: str = typer.Option("synthfoley-test", "--split", help="dataset context (e.g. retrieval's train split)"),
 ) -> None:
@@ -59,6 +59,7 @@ def generate(
     with clear_errors():
         if out.suffix.lower() not in (".wav", ".flac", ".mp4"):
             raise ValueError(f"--out must end in .wav, .flac or .mp4, not {out.suffix!r}")
+        task = task or (Task.TC_VTA if text else Task.VTA)
         seconds = generate_for_video(model, video, out, ckpt=ckpt, text=text, seed=seed, task=task, duration=duration, split=split)
     console.print(f"{model}: {out} ({seconds:.2f} s of generation)")
 
