@@ -39,6 +39,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import torch
+from v2abench.metrics.backbones.checkpoints import build_network
 from v2abench.metrics.backbones.base import AudioBackbone, BackboneOutput
 from v2abench.metrics.backbones.imagebind_towers import (
     ImageBindConfig,
@@ -222,29 +223,10 @@ class ImageBindBackbone(AudioBackbone):
         self.batch_size = batch_size
         self.config = (config or ImageBindConfig.huge()).reduced(**sizes)
         self.embedding_dim = self.config.out_dim
-        self.unused_keys: list[str] = []
-        self._sha256: str | None = None
-        full = self.config == ImageBindConfig.huge()
-        if random_init:
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(seed)
-                towers = ImageBindTowers(self.config)
-                towers.init_random()
-        else:
-            if not full:
-                raise ValueError(f"the {WEIGHTS_NAME} weights fit only the full-size towers; reduced sizes are for random_init=True")
-            from v2abench.weights import require, sha256_file
-
-            path = require(WEIGHTS_NAME)
-            used, self.unused_keys = split_checkpoint(load_imagebind_state(path))
-            with torch.device("meta"):
-                towers = ImageBindTowers(self.config)
-            towers.load_state_dict(used, strict=True, assign=True)
-            self._sha256 = sha256_file(path)
-            log.info(
-                "loaded ImageBind huge %s (sha256 %s): %d vision/audio entries, %d unused (text/depth/thermal/imu)",
-                path, self._sha256[:12], len(used), len(self.unused_keys),
-            )
+        built = build_network(lambda: ImageBindTowers(self.config), random_init=random_init, seed=seed,
+                              full_size=self.config == ImageBindConfig.huge(), weights_name=WEIGHTS_NAME,
+                              load_state=load_imagebind_state, split=split_checkpoint)
+        towers, self._sha256, self.unused_keys = built.net, built.sha256, built.unused_keys
         self.towers = towers.to(self.device).eval()
 
     @property

@@ -30,6 +30,7 @@ import logging
 from pathlib import Path
 
 import torch
+from v2abench.metrics.backbones.checkpoints import build_network
 from v2abench.metrics.backbones.imagebind import ffmpeg_fps_indices, resize_short_side
 from v2abench.metrics.backbones.synchformer_towers import (
     SynchformerConfig,
@@ -142,25 +143,10 @@ class SynchformerBackbone:
         self.seed = seed
         self.batch_size = batch_size
         self.config = (config or SynchformerConfig.full()).reduced(**sizes)
-        self.unused_keys: list[str] = []
-        self._sha256: str | None = None
-        if random_init:
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(seed)
-                net = SynchformerNet(self.config)
-                net.init_random()
-        else:
-            if self.config != SynchformerConfig.full():
-                raise ValueError(f"the {WEIGHTS_NAME} weights fit only the full-size model; reduced sizes are for random_init=True")
-            from v2abench.weights import require, sha256_file
-
-            path = require(WEIGHTS_NAME)
-            used, self.unused_keys = split_checkpoint(load_synchformer_state(path))
-            with torch.device("meta"):
-                net = SynchformerNet(self.config)
-            net.load_state_dict(used, strict=True, assign=True)
-            self._sha256 = sha256_file(path)
-            log.info("loaded Synchformer %s (sha256 %s): %d entries, unused %s", path, self._sha256[:12], len(used), self.unused_keys)
+        built = build_network(lambda: SynchformerNet(self.config), random_init=random_init, seed=seed,
+                              full_size=self.config == SynchformerConfig.full(), weights_name=WEIGHTS_NAME,
+                              load_state=load_synchformer_state, split=split_checkpoint)
+        net, self._sha256, self.unused_keys = built.net, built.sha256, built.unused_keys
         self.net = net.to(self.device).eval()
         self.mel = SyncMel()
 
