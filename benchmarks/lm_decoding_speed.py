@@ -96,6 +96,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--out", default=None)
     args = parser.parse_args()
+    if args.board and not args.model:
+        parser.error("--board needs --model (the speed table holds trained generators only)")
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     torch.set_num_threads(args.threads)
     report = trained_model(args) if args.model else random_model(args)

@@ -38,8 +38,8 @@ from v2abench.models.lm_components import build_codec, build_visual_encoder, cap
 class DreamFoleyModule(FoleyGenModule):
     causal_prefix = True
 
-    def __init__(self, cfg: dict[str, Any], visual_dim: int, num_codebooks: int, card: int, frame_rate: float, tokenizer: WordTokenizer) -> None:
-        super().__init__(cfg, visual_dim, num_codebooks, card, frame_rate)
+    def __init__(self, cfg: dict[str, Any], visual_dim: int, num_codebooks: int, card: int, frame_rate: float, tokenizer: WordTokenizer, visual_fps: float | None = None) -> None:
+        super().__init__(cfg, visual_dim, num_codebooks, card, frame_rate, visual_fps)
         if len(self.codebook_weights) != num_codebooks:
             raise ValueError(f"model.codebook_weights has {len(self.codebook_weights)} entries for {num_codebooks} codebooks")
         dim, self.text_length = int(cfg["model"]["dim"]), int(cfg["text"]["length"])
@@ -89,7 +89,7 @@ class DreamFoleyTrainable(FoleyGenTrainable):
 
     def build_module(self, config: dict[str, Any]) -> L.LightningModule:
         codec, encoder = build_codec(config["codec"]), build_visual_encoder(config["visual"])
-        return DreamFoleyModule(config, encoder.dim, codec.num_codebooks, codec.codebook_size, codec.frame_rate, _tokenizer_of(config))
+        return DreamFoleyModule(config, encoder.dim, codec.num_codebooks, codec.codebook_size, codec.frame_rate, _tokenizer_of(config), encoder.fps)
 
     def export_meta(self, module: L.LightningModule, config: dict[str, Any]) -> dict[str, Any]:
         return super().export_meta(module, config) | {"tokenizer": module.tokenizer.to_dict()}  # type: ignore[attr-defined]
@@ -105,7 +105,7 @@ class DreamFoley(FoleyGen):
 
     def build_module(self) -> DreamFoleyModule:
         tokenizer = WordTokenizer.from_dict(self.run_meta["tokenizer"])
-        return DreamFoleyModule(self.cfg, self.encoder.dim, self.codec.num_codebooks, self.codec.codebook_size, self.codec.frame_rate, tokenizer)
+        return DreamFoleyModule(self.cfg, self.encoder.dim, self.codec.num_codebooks, self.codec.codebook_size, self.codec.frame_rate, tokenizer, self.encoder.fps)
 
     def conditions(self, batch: V2ABatch, task: Task, visual: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         module: DreamFoleyModule = self.module  # type: ignore[assignment]

@@ -41,9 +41,12 @@ log = logging.getLogger(__name__)
 
 
 class FoleyGenModule(L.LightningModule):
-    def __init__(self, cfg: dict[str, Any], visual_dim: int, num_codebooks: int, card: int, frame_rate: float) -> None:
+    def __init__(self, cfg: dict[str, Any], visual_dim: int, num_codebooks: int, card: int, frame_rate: float, visual_fps: float | None = None) -> None:
+        """``visual_fps``: the encoder's frame rate (the masks' visual time axis, the same in training and
+        generation); default: the config's ``visual.fps``."""
         super().__init__()
         self.cfg, self.frame_rate = cfg, frame_rate
+        self._visual_fps = float(visual_fps if visual_fps is not None else cfg["visual"].get("fps", 25.0))
         m = cfg["model"]
         self.lm = DelayLM(num_codebooks, card, int(m["dim"]), int(m["depth"]), int(m["heads"]), float(m.get("dropout", 0.0)))
         self.visual_proj = nn.Linear(visual_dim, int(m["dim"]))
@@ -58,7 +61,7 @@ class FoleyGenModule(L.LightningModule):
 
     @property
     def visual_fps(self) -> float:
-        return float(self.cfg["visual"].get("fps", 25.0))
+        return self._visual_fps
 
     def prefix(self, visual: torch.Tensor, drop: torch.Tensor | None = None) -> torch.Tensor:
         p = self.visual_proj(visual)
@@ -102,7 +105,7 @@ class FoleyGenModule(L.LightningModule):
 
 def _build_module(cfg: dict[str, Any]) -> FoleyGenModule:
     codec, encoder = build_codec(cfg["codec"]), build_visual_encoder(cfg["visual"])
-    return FoleyGenModule(cfg, encoder.dim, codec.num_codebooks, codec.codebook_size, codec.frame_rate)
+    return FoleyGenModule(cfg, encoder.dim, codec.num_codebooks, codec.codebook_size, codec.frame_rate, encoder.fps)
 
 
 class FoleyGenTrainable:
@@ -149,11 +152,12 @@ class FoleyGen:
         # what a result records as this row's training budget
         self.training = {"run": run.name, "preset": self.cfg.get("preset"), "steps": int(self.run_meta.get("steps", 0)),
                          "config_hash": config_hash(self.cfg), "train_split": self.cfg["data"]["split"], **timing}
+        self.generation_config = dict(self.cfg["sampling"])  # in the result's config and its audio-cache key
         self.meta = GeneratorMeta(self.NAME, "autoregressive", "1", self.codec.sample_rate, float(self.cfg["duration"]), self.TASKS, params=params, checkpoint_sha256=sha256_file(weights), description=self.SUMMARY)
         log.info("%s: run %s (%d steps, %.2f M params)", self.NAME, run, int(self.run_meta.get("steps", 0)), params / 1e6)
 
     def build_module(self) -> FoleyGenModule:
-        return FoleyGenModule(self.cfg, self.encoder.dim, self.codec.num_codebooks, self.codec.codebook_size, self.codec.frame_rate)
+        return FoleyGenModule(self.cfg, self.encoder.dim, self.codec.num_codebooks, self.codec.codebook_size, self.codec.frame_rate, self.encoder.fps)
 
     def conditions(self, batch: V2ABatch, task: Task, visual: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(conditional prefix, unconditional prefix) for the batch."""
@@ -174,6 +178,6 @@ class FoleyGen:
         config = SamplingConfig(temperature=float(s.get("temperature", 1.0)), top_k=s.get("top_k"), top_p=s.get("top_p"), cfg_scale=float(cfg_scale if cfg_scale is not None else s.get("cfg_scale", 3.0)),
                                 use_cache=bool(s.get("use_cache", True)), two_pass=bool(s.get("two_pass", False)))
         gens = [clip_rng(seed, cid) for cid in batch.ids]
-        codes, nfe = generate_codes(self.module.lm, prefix, null, frames, gens, visual_fps=self.encoder.fps, frame_rate=self.codec.frame_rate, mask_mode=self.module.mask_mode, config=config, causal_prefix=self.module.causal_prefix)
+        codes, nfe = generate_codes(self.module.lm, prefix, null, frames, gens, visual_fps=self.module.visual_fps, frame_rate=self.codec.frame_rate, mask_mode=self.module.mask_mode, config=config, causal_prefix=self.module.causal_prefix)
         audio = self.codec.decode(codes, length=int(round(duration * self.codec.sample_rate)))
         return GenerationOutput(audio.float().clamp(-1, 1), self.codec.sample_rate, seconds=time.perf_counter() - start, nfe=nfe)

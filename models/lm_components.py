@@ -13,6 +13,7 @@ encoder), each keyed by its network's weights sha256 and settings, so new weight
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from typing import Any
 
@@ -38,7 +39,13 @@ def build_codec(cfg: dict[str, Any]) -> torch.nn.Module:
         with torch.random.fork_rng():
             torch.manual_seed(int(cfg.get("seed", 0)))
             codec = SynthRVQCodec(STFTCodecConfig.from_dict(dict(model) | {"kmeans_init": False}))
-        codec.weights_sha256 = None  # type: ignore[attr-defined]
+        # random weights have no file: key caches by the weights themselves, so a changed tiny config or
+        # initialisation never hits stale tokens
+        digest = hashlib.sha256()
+        for key, value in sorted(codec.state_dict().items()):
+            digest.update(key.encode())
+            digest.update(value.detach().cpu().contiguous().numpy().tobytes())
+        codec.weights_sha256 = digest.hexdigest()  # type: ignore[attr-defined]
         return codec.eval()
     if "pretrained" in cfg:
         from v2abench.codecs.pretrained import load_pretrained_codec

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 
 import torch
@@ -24,6 +25,8 @@ def test_train_codec_from_cli_and_resume(tiny_world: Path, session_home: Path) -
     again = runner.invoke(app, ["train", "--model", "synth-rvq", "--resume", str(run_dir), "--max-steps", "5"])
     assert again.exit_code == 0, again.output
     assert torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=False)["global_step"] == 5
+    timing = json.loads((run_dir / "timing.json").read_text())
+    assert timing["fit_steps"] == 5 and timing["parts"] == 2 and timing["fit_seconds"] > 0  # both parts, counted once
     rows = list(csv.DictReader(open(run_dir / "metrics.csv")))
     assert rows and any(r.get("train/loss") for r in rows)
     from v2abench.codecs.synth import load_synth_rvq

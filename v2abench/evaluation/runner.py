@@ -258,6 +258,9 @@ def _model_run(model: str, split: str, *, ckpt: str | None = None, limit: int | 
         generator.prepare(plan.data.spec)  # type: ignore[attr-defined]
     meta = generator.meta
     gen_config = {"task": plan.task.value, "duration": plan.duration, "seed": seed, "steps": steps, "cfg_scale": cfg_scale}
+    sampling = getattr(generator, "generation_config", None)  # a trained backend's own sampling settings
+    if sampling is not None:
+        gen_config["sampling"] = sampling
     chash = config_hash({"model": asdict(meta), **gen_config})
     model_doc = {
         "name": meta.name,

@@ -39,6 +39,19 @@ def load_train_config(name: str, config: str) -> dict[str, Any]:
     return cfg
 
 
+def _record_timing(run_dir: Path, setup: float, fit: float, steps: int, threads: int, resumed: bool) -> None:
+    """``timing.json``: the run's data setup and step time, added up over resumed parts."""
+    path = run_dir / "timing.json"
+    before = json.loads(path.read_text()) if resumed and path.is_file() else {}
+    fit_seconds = before.get("fit_seconds", 0.0) + fit
+    fit_steps = before.get("fit_steps", 0) + steps
+    write_text(path, json.dumps({
+        "setup_seconds": round(before.get("setup_seconds", 0.0) + setup, 1), "fit_seconds": round(fit_seconds, 1),
+        "fit_steps": fit_steps, "seconds_per_step": round(fit_seconds / max(1, fit_steps), 4), "threads": threads,
+        "parts": before.get("parts", 0) + 1,
+    }, indent=2) + "\n")
+
+
 def train(
     name: str,
     config: str = "tiny",
@@ -106,18 +119,16 @@ def train(
         limit_val_batches=tcfg.get("limit_val_batches", 0),
     )
     setup_seconds = time.perf_counter() - start
-    first_step = trainer.global_step if ckpt else 0
+    import torch
+
+    # a fresh Trainer restores global_step only inside fit(): read it from the checkpoint
+    first_step = int(torch.load(ckpt, map_location="cpu", weights_only=False).get("global_step", 0)) if ckpt else 0
     fit_start = time.perf_counter()
     trainer.fit(module, datamodule=data, ckpt_path=str(ckpt) if ckpt else None)
     fit_seconds = time.perf_counter() - fit_start
-    import torch
-
     steps = trainer.global_step - first_step
-    write_text(run_dir / "timing.json", json.dumps({
-        "setup_seconds": round(setup_seconds, 1), "fit_seconds": round(fit_seconds, 1), "steps": steps,
-        "seconds_per_step": round(fit_seconds / max(1, steps), 4), "threads": torch.get_num_threads(), "resumed": ckpt is not None,
-    }, indent=2) + "\n")
     log.info("%s: %d steps in %.0f s (%.3f s/step; data setup %.0f s)", name, steps, fit_seconds, fit_seconds / max(1, steps), setup_seconds)
+    _record_timing(run_dir, setup_seconds, fit_seconds, steps, torch.get_num_threads(), resumed=ckpt is not None)
     artefact = trainer_spec.export(module, cfg, run_dir)
     log.info("run %s: %d steps; weights %s", run_dir, trainer.global_step, artefact)
     return run_dir
