@@ -89,7 +89,7 @@ BUILTIN: tuple[tuple[str, ...], ...] = (
     ("noise", "generator", "v2abench.models.baselines:Noise", "white Gaussian noise, seeded per clip (floor)"),
     ("retrieval", "generator", "v2abench.models.baselines:Retrieval", "audio of the nearest train clip by a visual descriptor"),
     ("foleygen", "generator", "v2abench.models.foleygen:FoleyGen", "FoleyGen: delay-pattern LM with a visual prefix", "v2abench.models.foleygen:FoleyGenTrainable"),
-    ("dreamfoley", "generator", "v2abench.models.dreamfoley:DreamFoley", "DreamFoley: causal LM over [text; dual-encoder video; delayed audio tokens]", "v2abench.models.dreamfoley:DreamFoleyTrainable"),
+    ("dreamfoley", "generator", "v2abench.models.dreamfoley:DreamFoley", "DreamFoley: one causal LM over text, dual-encoder video and delayed audio tokens", "v2abench.models.dreamfoley:DreamFoleyTrainable"),
     ("synthav", "encoder", "v2abench.encoders.synthav_load:load_synthav", "SynthAV encoders for SynthFoley: semantic 5 fps x 128, sync 25 fps x 64, word-level text", "v2abench.encoders.synthav_training:SynthAVTrainable"),
     ("encodec-24khz", "codec", "v2abench.codecs.pretrained:encodec_24khz", "EnCodec 24 kHz (local weights)"),
     ("dac-16khz", "codec", "v2abench.codecs.pretrained:dac_16khz", "DAC 16 kHz (local weights)"),
