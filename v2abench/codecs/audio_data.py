@@ -65,14 +65,11 @@ def load_split_audio(split_name: str, sample_rate: int = 16_000, progress: bool 
     split = load_split(split_name)
     cache = FeatureCache("split-audio", None, {"sample_rate": sample_rate, "mono": True, "dtype": "int16",
                                                "version": _CACHE_VERSION})
-    hit = cache.get(split.ground_truth_sha256)
-    if hit is not None:
-        log.debug("split audio of %s from %s", split_name, cache.path(split.ground_truth_sha256))
-        return hit
-    log.info("decoding the audio of %d clips of %s (once; cached)", len(split.clips), split_name)
-    value = decode_split_audio(split, sample_rate, progress)
-    cache.put(split.ground_truth_sha256, value)
-    return value
+    def decode() -> dict[str, Any]:
+        log.info("decoding the audio of %d clips of %s (once; cached)", len(split.clips), split_name)
+        return decode_split_audio(split, sample_rate, progress)
+
+    return cache.get_or_compute(split.ground_truth_sha256, decode)
 
 
 def to_float(audio: torch.Tensor) -> torch.Tensor:

@@ -131,13 +131,11 @@ def load_split_av(split_name: str, cfg: SynthAVConfig, progress: bool = True) ->
     settings = {"image_size": cfg.image_size, "fps": cfg.sync_fps, "sample_rate": cfg.sample_rate,
                 "n_fft": cfg.n_fft, "hop": cfg.hop, "n_mels": cfg.n_mels, "version": _CACHE_VERSION}
     cache = FeatureCache("synthav-split", None, settings)
-    hit = cache.get(split.ground_truth_sha256)
-    if hit is not None:
-        return hit
-    log.info("decoding %d clips of %s for synthav (once; cached)", len(split.clips), split_name)
-    value = decode_split_av(split, cfg, progress)
-    cache.put(split.ground_truth_sha256, value)
-    return value
+    def decode() -> Any:
+        log.info("decoding %d clips of %s for synthav (once; cached)", len(split.clips), split_name)
+        return decode_split_av(split, cfg, progress)
+
+    return cache.get_or_compute(split.ground_truth_sha256, decode)
 
 
 class AVItems(Dataset[dict[str, Any]]):

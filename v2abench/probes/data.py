@@ -111,13 +111,11 @@ def load_probe_data(split_name: str, cfg: SynthProbeConfig, progress: bool = Tru
     settings = {"sample_rate": cfg.sample_rate, "fps": cfg.fps, "frame_size": cfg.frame_size, "key_size": cfg.key_size,
                 "key_frames": TRAIN_KEY_FRAMES, "dc_removed": True, "version": _CACHE_VERSION}
     cache = FeatureCache("synthprobe-split", None, settings)
-    hit = cache.get(split.ground_truth_sha256)
-    if hit is not None:
-        return hit
-    log.info("decoding %d clips of %s for the probe (once; cached)", len(split.clips), split_name)
-    value = decode_probe_split(split, cfg, progress)
-    cache.put(split.ground_truth_sha256, value)
-    return value
+    def decode() -> Any:
+        log.info("decoding %d clips of %s for the probe (once; cached)", len(split.clips), split_name)
+        return decode_probe_split(split, cfg, progress)
+
+    return cache.get_or_compute(split.ground_truth_sha256, decode)
 
 
 class ProbeWindows(Dataset[dict[str, torch.Tensor]]):
