@@ -224,7 +224,7 @@ class ImageBindBackbone(AudioBackbone):
         self.config = (config or ImageBindConfig.huge()).reduced(**sizes)
         self.embedding_dim = self.config.out_dim
         built = build_network(lambda: ImageBindTowers(self.config), random_init=random_init, seed=seed,
-                              full_size=self.config == ImageBindConfig.huge(), weights_name=WEIGHTS_NAME,
+                              full_size=self.config == ImageBindConfig.huge(), weights_name=WEIGHTS_NAME, initialise=lambda n: n.init_random(),
                               load_state=load_imagebind_state, split=split_checkpoint)
         towers, self._sha256, self.unused_keys = built.net, built.sha256, built.unused_keys
         self.towers = towers.to(self.device).eval()

@@ -26,7 +26,6 @@ as PANNs' ``embedding`` and av-benchmark's ``"2048"`` feature.
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import numpy as np
@@ -34,10 +33,10 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from v2abench.metrics.backbones.checkpoints import build_network
 from v2abench.metrics.backbones.base import AudioBackbone, BackboneOutput
 from v2abench.metrics.backbones.frontends import LogMelFilterBank, PowerSpectrogram
 
-log = logging.getLogger(__name__)
 
 WEIGHTS_NAME = "panns-cnn14-16k"
 SAMPLE_RATE = 16_000
@@ -150,21 +149,9 @@ class PannsBackbone(AudioBackbone):
         self.device = torch.device(device)
         self.random_init = random_init
         self.seed = seed
-        self._sha256: str | None = None
-        if random_init:
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(seed)
-                network = Cnn14()
-                network.init_weights()
-        else:
-            from v2abench.weights import require, sha256_file
-
-            path = require(WEIGHTS_NAME)
-            with torch.device("meta"):
-                network = Cnn14()
-            network.load_state_dict(load_checkpoint_state(path), strict=True, assign=True)
-            self._sha256 = sha256_file(path)
-            log.info("loaded PANNs CNN14 16 kHz weights %s (sha256 %s)", path, self._sha256[:12])
+        built = build_network(Cnn14, random_init=random_init, seed=seed, weights_name=WEIGHTS_NAME,
+                              load_state=load_checkpoint_state, initialise=lambda n: n.init_weights())
+        network, self._sha256 = built.net, built.sha256
         self.network = network.to(self.device).eval()
 
     @property

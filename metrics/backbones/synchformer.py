@@ -144,7 +144,7 @@ class SynchformerBackbone:
         self.batch_size = batch_size
         self.config = (config or SynchformerConfig.full()).reduced(**sizes)
         built = build_network(lambda: SynchformerNet(self.config), random_init=random_init, seed=seed,
-                              full_size=self.config == SynchformerConfig.full(), weights_name=WEIGHTS_NAME,
+                              full_size=self.config == SynchformerConfig.full(), weights_name=WEIGHTS_NAME, initialise=lambda n: n.init_random(),
                               load_state=load_synchformer_state, split=split_checkpoint)
         net, self._sha256, self.unused_keys = built.net, built.sha256, built.unused_keys
         self.net = net.to(self.device).eval()

@@ -22,6 +22,7 @@ import logging
 import torch
 from torch import nn
 
+from v2abench.metrics.backbones.checkpoints import build_network
 from v2abench.metrics.backbones.base import AudioBackbone, BackboneOutput
 from v2abench.metrics.backbones.frontends import VGGISH_EXAMPLE_FRAMES, VGGISH_MEL_BANDS, VGGISH_SAMPLE_RATE, vggish_examples
 
@@ -65,21 +66,9 @@ class VGGishBackbone(AudioBackbone):
         self.random_init = random_init
         self.seed = seed
         self.batch_size = batch_size
-        self._sha256: str | None = None
-        if random_init:
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(seed)
-                network = build_vggish_network()
-        else:
-            from v2abench.weights import require, sha256_file
-
-            path = require(WEIGHTS_NAME)
-            state = torch.load(path, map_location="cpu", weights_only=True)
-            with torch.device("meta"):
-                network = build_vggish_network()
-            network.load_state_dict(state, strict=True, assign=True)
-            self._sha256 = sha256_file(path)
-            log.info("loaded VGGish weights %s (sha256 %s)", path, self._sha256[:12])
+        built = build_network(build_vggish_network, random_init=random_init, seed=seed, weights_name=WEIGHTS_NAME,
+                              load_state=lambda path: torch.load(path, map_location="cpu", weights_only=True))
+        network, self._sha256 = built.net, built.sha256
         self.network = network.to(self.device).eval()
 
     @property
