@@ -1,4 +1,4 @@
-"""Rich tables for results and boards (the CLI's console output)."""
+"""Rich tables for results and boards (the CLI's console output), formatted as the board files are."""
 
 from __future__ import annotations
 
@@ -6,14 +6,16 @@ from rich.console import Console
 from rich.table import Table
 
 from v2abench.boards.board import Board
-from v2abench.boards.render import ARROW, fmt, table_rows, _primary
+from v2abench.boards.display import display_name, is_reference, label
+from v2abench.boards.render import ARROW, fmt, primary_metric, table_columns, table_order, table_rows
 from v2abench.results import Result, user_results
 
 console = Console()
+SCALE_NOTE = "IB/CLAP and % x100"
 
 
 def print_result(result: Result) -> None:
-    table = Table("metric", "value", "95% interval", "n", "dropped", title=f"{result.model['name']} on {result.split['name']} ({result.table})")
+    table = Table("metric", "value", "95% interval", "n", "dropped", title=f"{result.model['name']} on {result.split['name']} ({result.table}; {SCALE_NOTE})")
     for mid, m in sorted(result.metrics.items()):
         interval = f"[{fmt(mid, m.interval[0])}, {fmt(mid, m.interval[1])}]" if m.interval else ""
         table.add_row(f"{mid} {ARROW[m.direction.value]}", fmt(mid, m.value), interval, str(m.n), str(len(m.dropped)))
@@ -25,28 +27,31 @@ def print_result(result: Result) -> None:
 
 
 def print_board(board: Board) -> None:
-    """The committed rows beside the user's own rows (marked 'yours')."""
+    """The committed rows beside the user's own rows (marked 'yours'); reference rows last, unranked."""
     protocol = board.protocol()
     committed = board.rows()
     mine = user_results(board.dir_name)
     status = "published" if board.published else "draft"
-    for table_name, tproto in protocol["tables"].items():
-        primary = _primary(board, protocol, table_name)
+    for table_name in table_order(board, protocol):
+        tproto = protocol["tables"][table_name]
+        primary = primary_metric(board, protocol, table_name)
         results = [(r, "committed") for r in table_rows(protocol, table_name, committed, primary)]
         results += [(r, "yours") for r in table_rows(protocol, table_name, mine, primary)]
         direction = tproto["metrics"][primary]["direction"]
-        results.sort(key=lambda rs: (rs[0].value(primary) is None, -(rs[0].value(primary) or 0) if direction == "higher" else (rs[0].value(primary) or 0)))
+        results.sort(key=lambda rs: (is_reference(rs[0]), rs[0].value(primary) is None,
+                                     -(rs[0].value(primary) or 0) if direction == "higher" else (rs[0].value(primary) or 0)))
         if not results:
             console.print(f"{board.dir_name} — {table_name}: {tproto['split']}: no rows yet", highlight=False)
             continue
-        mids = list(tproto["metrics"])
+        mids = table_columns(board, protocol, table_name)
         per_table = max(1, (console.width - 36) // 12)  # a narrow terminal gets the columns in several tables
         for start in range(0, len(mids), per_table):
             part = mids[start : start + per_table]
             cols = "" if len(part) == len(mids) else f"; columns {start + 1}–{start + len(part)} of {len(mids)}"
-            table = Table("row", "model", "ckpt", *[f"{m} {ARROW[tproto['metrics'][m]['direction']]}" for m in part],
-                          title=f"{board.dir_name} ({status}) — {table_name}: {tproto['split']} (ranked by {primary}; % x100{cols})")
+            table = Table("row", "model", "ckpt", *[f"{label(m)} {ARROW[tproto['metrics'][m]['direction']]}" for m in part],
+                          title=f"{board.dir_name} ({status}) — {table_name}: {tproto['split']} (ranked by {label(primary)}; {SCALE_NOTE}{cols})")
             for r, source in results:
-                style = "bold cyan" if source == "yours" else None
-                table.add_row(source, r.model["name"], (r.model.get("checkpoint_sha256") or "none")[:8], *[fmt(m, r.value(m)) for m in part], style=style)
+                style = "bold cyan" if source == "yours" else ("dim" if is_reference(r) else None)
+                kind = "reference" if is_reference(r) else source
+                table.add_row(kind, display_name(r), (r.model.get("checkpoint_sha256") or "none")[:8], *[fmt(m, r.value(m)) for m in part], style=style)
             console.print(table)

@@ -61,3 +61,38 @@ def decode_for_eval(record: ClipRecord, duration: float) -> DecodedClip:
         assert track is not None
         prefix = track[: int(round(offset * EVAL_RATE))]
     return DecodedClip(record, clip.frames, reference, style, prefix)
+
+
+@dataclass
+class ScoredPart:
+    """What the metrics score of one clip (see :func:`scored_part`)."""
+
+    generated: torch.Tensor  # float32 [N] at the generator's rate
+    reference: torch.Tensor  # float32 [M] at EVAL_RATE
+    frames: torch.Tensor  # uint8 [T,3,H,W] at EVAL_FPS: the video under the scored audio
+    onsets: list[float] | None  # true event times, seconds from the start of the scored part
+    duration: float  # seconds scored
+    conditioning: torch.Tensor | None  # audio the task was given (FE: the prefix; AC-VTA: the style clip), EVAL_RATE
+
+
+def scored_part(clip: DecodedClip, audio: torch.Tensor, rate: int, duration: float) -> ScoredPart:
+    """The part of a clip every metric scores: the whole clip, or for FE only the continuation.
+
+    With ``o = clip.target_offset`` (FE: the 1.5 s prefix given to the generator; else 0) and the
+    protocol duration ``D``: generated audio ``[o, D)``, the reference (already the true continuation,
+    see :func:`decode_for_eval`), frames from ``o`` on, and true onsets ``t - o`` for ``t >= o``. A model
+    that copies the given prefix therefore earns nothing for it; the prefix itself comes back as
+    ``conditioning``, what audio-to-audio similarity (``clap_audio``) compares the continuation with.
+    """
+    offset = clip.target_offset
+    onsets = clip.record.onsets
+    if onsets is not None and offset:
+        onsets = [t - offset for t in onsets if t >= offset]
+    return ScoredPart(
+        generated=audio.float().reshape(-1)[int(round(offset * rate)) : int(round(duration * rate))],
+        reference=clip.reference,
+        frames=clip.frames[int(round(offset * EVAL_FPS)) :],
+        onsets=onsets,
+        duration=duration - offset,
+        conditioning=clip.prefix if clip.prefix is not None else clip.style,
+    )
