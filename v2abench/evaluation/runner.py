@@ -33,7 +33,7 @@ from v2abench.config import benchmark_config, config_hash
 from v2abench.data.splits import SplitData, load_split, resolve_split
 from v2abench.evaluation import shards
 from v2abench.evaluation.shards import Shard
-from v2abench.evaluation.clips import EVAL_FPS, EVAL_RATE, DecodedClip, decode_for_eval, remove_dc
+from v2abench.evaluation.clips import EVAL_FPS, EVAL_RATE, DecodedClip, decode_for_eval, remove_dc, scored_part
 from v2abench.interface import Generator, Task, V2ABatch, check_task
 from v2abench.metrics.base import ClipSample, MetricFamily
 from v2abench.metrics.bootstrap import interval_seconds
@@ -110,22 +110,18 @@ def _decode_all(plan: EvalPlan, failed: dict[str, str]) -> Iterator[DecodedClip]
 
 
 def _sample(clip: DecodedClip, audio: torch.Tensor, rate: int, duration: float, seconds: float | None, nfe: int | None) -> ClipSample:
-    """The scored part of a clip: the whole clip, or (FE) what follows the given prefix."""
-    offset = clip.target_offset
-    audio = audio.float().reshape(-1)[int(round(offset * rate)) : int(round(duration * rate))]
-    onsets = clip.record.onsets
-    if onsets is not None and offset:
-        onsets = [t - offset for t in onsets if t >= offset]
+    """The scored part of a clip (:func:`scored_part`: the whole clip, or for FE the continuation only)."""
+    part = scored_part(clip, audio, rate, duration)
     return ClipSample(
         id=clip.record.id,
-        generated=remove_dc(audio),
+        generated=remove_dc(part.generated),
         generated_rate=rate,
-        reference=remove_dc(clip.reference),
+        reference=remove_dc(part.reference),
         reference_rate=EVAL_RATE,
-        duration=duration - offset,
-        onsets=onsets,
+        duration=part.duration,
+        onsets=part.onsets,
         caption=clip.record.caption,
-        frames=clip.frames[int(round(offset * EVAL_FPS)) :],  # the video under the scored audio
+        frames=part.frames,
         fps=EVAL_FPS,
         seconds=seconds,
         nfe=nfe,
