@@ -12,6 +12,7 @@ from v2abench.metrics.catalog import metric_specs
 
 from v2abench.boards import significance
 from v2abench.boards.board import open_board
+from v2abench.boards.render import table_columns
 from v2abench.results import Result, load_result
 
 GT = "b" * 64
@@ -112,7 +113,7 @@ def test_board_marks_cells_and_explains_them(tmp_path: Path, clip_scores: np.nda
     md = (board.root / "leaderboard.md").read_text()
     assert significance.EXPLANATION in md
     lines = {line.split("|")[2].strip(): line for line in md.split("## vta")[1].splitlines() if line.startswith("| ") and "model" not in line}
-    cell = lines["close"].split("|")[4 + list(board.protocol()["tables"]["vta"]["metrics"]).index("ib@synthprobe")]
+    cell = lines["close"].split("|")[4 + table_columns(board, board.protocol(), "vta").index("ib@synthprobe")]
     assert cell.strip().startswith(significance.MARK)
     assert significance.MARK not in lines["far"] and significance.MARK not in lines["best"]
     assert significance.MARK in (board.root / "leaderboard.html").read_text()
