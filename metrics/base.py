@@ -22,10 +22,11 @@ from __future__ import annotations
 import copy
 import enum
 from abc import ABC, abstractmethod
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
+import numpy as np
 import torch
 
 
@@ -55,6 +56,61 @@ class MetricSpec:
         }
 
 
+@dataclass(eq=False)
+class PooledTerms:
+    """The per-clip data a pooled metric is computed from, kept so two rows on the same clips can be
+    resampled together (paired significance on boards; PROTOCOL.md, Statistics).
+
+    ``group`` names the data, shared by every metric computed from it and stored once in a result's
+    sidecar (``embeddings@<backbone>``: arrays ``gen`` and ``ref``; ``logits@<backbone>``: ``logits``;
+    ``onsets``: ``confidence``, ``hit`` and ``n_ref``). ``clips`` are clip ids; ``arrays[name]`` has one
+    row per item (a clip's embedding, a VGGish frame, an onset detection) and ``members[name]`` the
+    index into ``clips`` of each row's clip, ascending: frame-level data keep their clip membership.
+    Identity equality: results and resample caches key on the object.
+    """
+
+    group: str
+    clips: list[str]
+    arrays: dict[str, np.ndarray]
+    members: dict[str, np.ndarray]
+
+    @property
+    def kind(self) -> str:
+        return self.group.split("@")[0]
+
+    @classmethod
+    def collect(cls, group: str, *, per_row: Mapping[str, Mapping[str, Any]] | None = None,
+                per_clip: Mapping[str, Mapping[str, Any]] | None = None) -> "PooledTerms":
+        """Build from per-clip dicts (clip id -> tensor or array), read in clip-id order.
+
+        ``per_row``: each clip holds several rows ``[rows, ...]`` (frames, detections; zero rows allowed);
+        ``per_clip``: each clip holds one row ``[...]`` (a clip embedding, logits, a count).
+        """
+        sets = {name: (values, True) for name, values in (per_row or {}).items()}
+        sets |= {name: (values, False) for name, values in (per_clip or {}).items()}
+        clips = sorted({c for values, _ in sets.values() for c in values})
+        index = {c: i for i, c in enumerate(clips)}
+        arrays, members = {}, {}
+        for name, (values, several) in sets.items():
+            keys = sorted(values)
+            parts = [_numpy(values[c]) for c in keys]
+            parts = parts if several else [p[None] for p in parts]
+            arrays[name] = np.concatenate(parts) if parts else np.zeros(0)
+            members[name] = np.repeat(np.array([index[c] for c in keys], np.int64), [len(p) for p in parts])
+        return cls(group, clips, arrays, members)
+
+
+def _numpy(x: Any) -> np.ndarray:
+    return x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
+
+
+def attach_pooled(results: list["MetricResult"], terms: Mapping[str, PooledTerms | None]) -> None:
+    """Set :attr:`MetricResult.pooled` of the results whose id is in ``terms`` (metric id -> data)."""
+    for result in results:
+        if result.id in terms and result.value is not None:
+            result.pooled = terms[result.id]
+
+
 @dataclass
 class MetricResult:
     id: str
@@ -71,9 +127,13 @@ class MetricResult:
     # (the metric is their mean) or {"numerator": {...}, "denominator": {...}} (sum / sum); None for
     # pooled and distribution metrics (FD, KAD, IS, onset AP)
     per_clip: dict[str, dict[str, float]] | None = None
+    # the per-clip data of a pooled metric (embeddings, logits, onset detections), for paired
+    # resampling on boards; never in the JSON body: results keep it in a sidecar file
+    pooled: PooledTerms | None = None
 
     def to_json(self) -> dict[str, Any]:
-        doc = asdict(self)
+        doc = asdict(replace(self, pooled=None))
+        del doc["pooled"]
         doc["direction"] = self.direction.value
         doc["interval"] = list(self.interval) if self.interval is not None else None
         if self.per_clip is None:

@@ -293,7 +293,7 @@ def render_manifest(board: "Board", protocol: dict[str, Any], rows: list[tuple[P
             "status": "published" if board.published else "draft",
             "protocol": protocol,
             "protocol_sha256": hashlib.sha256(proto_blob).hexdigest(),
-            "inputs": {board.relative(p): hashlib.sha256(p.read_bytes()).hexdigest() for p, _ in rows},
+            "inputs": {board.relative(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in board.input_files(rows)},
             **({"speed": {board.relative(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in speed.speed_files(board.root)}}
                if speed.speed_files(board.root) else {}),
         }
