@@ -1,7 +1,10 @@
 """The real audio backbones (VGGish, PANNs CNN14, PaSST, Resemblyzer) with seeded random weights.
 
 Checked here: output shapes and dtypes, determinism (same seed, same output; two calls equal),
-front ends against the reference packages' own implementations (to 1e-5), state-dict key sets
+front ends against the reference packages' own implementations (to 1e-5), the full forward of
+PANNs CNN14 and PaSST against their reference implementations with shared seeded weights (to 1e-5;
+fixtures ``tests/fixtures/{panns,passt}_reference_outputs.json``, each made by the
+``make_*_reference.py`` script beside it, pinned to an upstream commit), state-dict key sets
 against the released checkpoints' layouts (on the meta device), the loading path (weights only
 from the registry, MissingWeightsError naming the fetch command), and Resemblyzer for real (its
 weights ship in the pip package).
@@ -10,8 +13,12 @@ weights ship in the pip package).
 from __future__ import annotations
 
 import contextlib
+import copy
 import io
+import json
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -24,8 +31,10 @@ from v2abench.metrics.backbones.passt import CLIP_SAMPLES, PasstBackbone, build_
 from v2abench.metrics.backbones.resemblyzer_backbone import ResemblyzerBackbone, shipped_weights_path
 from v2abench.metrics.backbones.vggish import VGGishBackbone, build_vggish_network
 
+FIXTURES = Path(__file__).parent / "fixtures"
 
-def _clip(seconds: float, rate: int, seed: int = 0) -> torch.Tensor:
+
+def tone_bursts(seconds: float, rate: int, seed: int = 0) -> torch.Tensor:
     """A tone plus decaying noise bursts: broadband, not silent, deterministic."""
     rng = np.random.default_rng(seed)
     t = np.arange(int(seconds * rate)) / rate
@@ -37,6 +46,45 @@ def _shapes(state: dict[str, torch.Tensor]) -> dict[str, tuple[int, ...]]:
     return {name: tuple(value.shape) for name, value in state.items()}
 
 
+def seeded_state(template: Mapping[str, torch.Tensor], seed: int, keep: tuple[str, ...] = ()) -> dict[str, torch.Tensor]:
+    """Random float32 weights for ``template``'s names and shapes, reproducible from ``seed`` alone.
+
+    numpy's PCG64 (not torch's generator, whose draws depend on how a network was built) draws
+    ``z ~ U(-sqrt 3, sqrt 3)`` (zero mean, unit variance; uniform is 3x faster to draw than normal
+    for 80M weights) tensor by tensor in sorted-name order, so two implementations with the same
+    names get the same weights. Per tensor: kernels and matrices ``z / sqrt(fan_in)`` with
+    ``fan_in = prod(shape[1:])``; tokens and positional tables (leading dim 1) ``0.5 z``;
+    BatchNorm ``running_var`` ``0.5 + 0.5 |z|``; other 1-d ``weight`` (norm scales) ``1 + 0.1 z``;
+    other 1-d tensors (biases, running means) ``0.1 z``. Integer tensors (``num_batches_tracked``)
+    and names starting with a ``keep`` prefix (fixed front-end kernels) are copied, drawing nothing.
+    """
+    rng = np.random.default_rng(seed)
+    state: dict[str, torch.Tensor] = {}
+    for name, tensor in sorted(template.items()):
+        if not tensor.is_floating_point() or name.startswith(keep):
+            state[name] = tensor.detach().clone()
+            continue
+        shape = tuple(tensor.shape)
+        z = rng.random(shape, dtype=np.float32)
+        z -= np.float32(0.5)
+        z *= np.float32(2.0 * np.sqrt(3.0))
+        if len(shape) >= 2:
+            z *= np.float32(0.5 if shape[0] == 1 else 1.0 / np.sqrt(np.prod(shape[1:])))
+        elif name.endswith("running_var"):
+            z = np.float32(0.5) + np.float32(0.5) * np.abs(z)
+        elif name.endswith("weight"):
+            z = np.float32(1.0) + np.float32(0.1) * z
+        else:
+            z *= np.float32(0.1)
+        state[name] = torch.from_numpy(z.reshape(shape))
+    return state
+
+
+def reference_doc(name: str) -> dict[str, Any]:
+    """A reference-output fixture ``tests/fixtures/<name>``; the script named in its ``script`` made it."""
+    return json.loads((FIXTURES / name).read_text())
+
+
 # --- VGGish ---------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def vggish() -> VGGishBackbone:
@@ -45,15 +93,15 @@ def vggish() -> VGGishBackbone:
 
 @pytest.mark.parametrize("seconds", [2.5, 3.0])
 def test_vggish_shapes(vggish: VGGishBackbone, seconds: float) -> None:
-    out = vggish.embed(_clip(seconds, 16_000))
+    out = vggish.embed(tone_bursts(seconds, 16_000))
     assert out.embeddings.shape == (int(seconds // 0.96), 128) and out.embeddings.dtype == torch.float32
     assert out.logits is None and vggish.frame_level and vggish.weights_sha256 is None
     assert (out.embeddings < 0).any(), "pre-ReLU embedding: negative values must survive"
-    assert vggish.embed(_clip(0.9, 16_000)).embeddings.shape == (0, 128)
+    assert vggish.embed(tone_bursts(0.9, 16_000)).embeddings.shape == (0, 128)
 
 
 def test_vggish_deterministic(vggish: VGGishBackbone) -> None:
-    audio = _clip(2.0, 16_000)
+    audio = tone_bursts(2.0, 16_000)
     first = vggish.embed(audio).embeddings
     assert torch.equal(first, vggish.embed(audio).embeddings)
     assert torch.equal(first, VGGishBackbone(random_init=True, seed=0).embed(audio).embeddings)
@@ -63,7 +111,7 @@ def test_vggish_deterministic(vggish: VGGishBackbone) -> None:
 def test_vggish_frontend_matches_torchvggish() -> None:
     from torchvggish.vggish_input import waveform_to_examples
 
-    audio = _clip(3.3, 16_000, seed=3)
+    audio = tone_bursts(3.3, 16_000, seed=3)
     reference = waveform_to_examples(audio.double().numpy(), 16_000, return_tensor=True)[:, 0].detach()
     ours = vggish_examples(audio)
     assert ours.shape == reference.shape == (3, 96, 64)
@@ -77,7 +125,7 @@ def test_vggish_is_torchvggish_without_final_relu(vggish: VGGishBackbone) -> Non
 
     reference = VGG(make_layers(), postprocess=False).eval()
     reference.load_state_dict(vggish.network.state_dict())
-    audio = _clip(2.0, 16_000, seed=4)
+    audio = tone_bursts(2.0, 16_000, seed=4)
     with torch.no_grad():
         expected = reference(waveform_to_examples(audio.double().numpy(), 16_000))
     assert torch.allclose(torch.relu(vggish.embed(audio).embeddings), expected, atol=1e-6)
@@ -142,7 +190,7 @@ def panns() -> PannsBackbone:
 
 
 def test_panns_shapes_and_determinism(panns: PannsBackbone) -> None:
-    audio = _clip(2.0, 16_000)
+    audio = tone_bursts(2.0, 16_000)
     out = panns.embed(audio)
     assert out.embeddings.shape == (1, 2048) and out.embeddings.dtype == torch.float32
     assert out.logits is not None and out.logits.shape == (527,) and out.logits.dtype == torch.float32
@@ -152,14 +200,14 @@ def test_panns_shapes_and_determinism(panns: PannsBackbone) -> None:
     twin = PannsBackbone(random_init=True, seed=0).embed(audio)
     assert torch.equal(out.embeddings, twin.embeddings) and torch.equal(out.logits, twin.logits)
     with pytest.raises(ValueError, match="at least 4960 samples"):
-        panns.embed(_clip(0.2, 16_000))
+        panns.embed(tone_bursts(0.2, 16_000))
 
 
 def test_panns_frontend_matches_torchlibrosa() -> None:
     torchlibrosa_stft = pytest.importorskip("torchlibrosa.stft")  # laion-clap's dependency, as PANNs uses it
     spectrogram = torchlibrosa_stft.Spectrogram(n_fft=512, hop_length=160, win_length=512, window="hann", center=True, pad_mode="reflect", freeze_parameters=True)
     logmel = torchlibrosa_stft.LogmelFilterBank(sr=16_000, n_fft=512, n_mels=64, fmin=50, fmax=8000, ref=1.0, amin=1e-10, top_db=None, freeze_parameters=True)
-    audio = _clip(2.0, 16_000, seed=5)[None]
+    audio = tone_bursts(2.0, 16_000, seed=5)[None]
     with torch.no_grad():
         reference = logmel(spectrogram(audio))
         ours = LogMelFilterBank()(PowerSpectrogram()(audio))
@@ -169,6 +217,25 @@ def test_panns_frontend_matches_torchlibrosa() -> None:
     ours_stft = PowerSpectrogram().stft
     assert (ours_stft.conv_real.weight - spectrogram.stft.conv_real.weight).abs().max() <= 1e-6
     assert (ours_stft.conv_imag.weight - spectrogram.stft.conv_imag.weight).abs().max() <= 1e-6
+
+
+def test_panns_full_forward_matches_reference(panns: PannsBackbone) -> None:
+    """Embedding, logits and sigmoid outputs equal audioset_tagging_cnn's ``Cnn14_16k`` (to 1e-5).
+
+    Fixture made by tests/fixtures/make_panns_reference.py (upstream commit in the file); the same
+    seeded weights, by name, in both; each side computes its own STFT and mel kernels.
+    """
+    doc = reference_doc("panns_reference_outputs.json")
+    ours = copy.deepcopy(panns)  # the module fixture keeps its own weights for the other tests
+    state = seeded_state(ours.network.state_dict(), doc["weights_seed"], keep=tuple(doc["keep"]))
+    ours.network.load_state_dict(state, strict=True)
+    for clip, expected in zip(doc["clips"], doc["outputs"], strict=True):
+        out = ours.embed(tone_bursts(clip["seconds"], doc["rate"], clip["seed"]))
+        assert out.logits is not None
+        torch.testing.assert_close(out.embeddings[0], torch.tensor(expected["embedding"]), atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(out.logits, torch.tensor(expected["logits"]), atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(torch.sigmoid(out.logits), torch.tensor(expected["clipwise_output"]), atol=1e-5, rtol=1e-5)
+        assert 0 < int((out.embeddings > 0).sum()) < 2048  # relu(fc1): neither dead nor all active
 
 
 def test_panns_checkpoint_with_numpy_sampler_state(tmp_path: Path) -> None:
@@ -209,7 +276,7 @@ def test_passt_full_network_layout(passt_full_state: dict[str, torch.Tensor]) ->
 
 
 def test_passt_shapes_and_determinism(passt: PasstBackbone) -> None:
-    audio = _clip(2.0, 32_000)
+    audio = tone_bursts(2.0, 32_000)
     out = passt.embed(audio)
     assert out.embeddings.shape == (1, 768) and out.embeddings.dtype == torch.float32
     assert out.logits is not None and out.logits.shape == (527,) and torch.isfinite(out.logits).all()
@@ -234,12 +301,38 @@ def test_passt_frontend_matches_hear21passt() -> None:
 
     with contextlib.redirect_stdout(io.StringIO()):  # it prints a warning about fmax
         reference = AugmentMelSTFT(n_mels=128, sr=32000, win_length=800, hopsize=320, n_fft=1024, freqm=48, timem=192, htk=False, fmin=0.0, fmax=None, norm=1, fmin_aug_range=10, fmax_aug_range=2000).eval()
-    audio = torch.stack([pad_or_cut(_clip(3.0, 32_000, seed=6)), pad_or_cut(_clip(12.0, 32_000, seed=7))])
+    audio = torch.stack([pad_or_cut(tone_bursts(3.0, 32_000, seed=6)), pad_or_cut(tone_bursts(12.0, 32_000, seed=7))])
     with torch.no_grad():
         expected = reference(audio)
         ours = PasstMel()(audio)
     assert ours.shape == expected.shape == (2, 128, 1000)
     assert (ours - expected).abs().max().item() <= 1e-5
+
+
+def _passt_matches_reference(backbone: PasstBackbone, network: str) -> None:
+    """``backbone`` with the fixture's seeded weights gives hear21passt's embedding and logits (1e-5)."""
+    doc = reference_doc("passt_reference_outputs.json")
+    expected = doc["networks"][network]
+    assert len(backbone.network.blocks) == expected["blocks"]
+    backbone.network.load_state_dict(seeded_state(backbone.network.state_dict(), doc["weights_seed"]), strict=True)
+    for i, clip in enumerate(doc["clips"]):
+        out = backbone.embed(tone_bursts(clip["seconds"], doc["rate"], clip["seed"]))
+        assert out.logits is not None
+        torch.testing.assert_close(out.embeddings[0], torch.tensor(expected["embedding"][i]), atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(out.logits, torch.tensor(expected["logits"][i]), atol=1e-5, rtol=1e-5)
+
+
+def test_passt_forward_matches_hear21passt_one_block(passt: PasstBackbone) -> None:
+    """Front end, padding/cutting to 10 s, patching, tokens, one block, norm and head against
+    hear21passt's ``get_basic_model(mode="all")`` as av-benchmark runs it (fixture made by
+    tests/fixtures/make_passt_reference.py), one transformer block so that it stays fast."""
+    _passt_matches_reference(copy.deepcopy(passt), "one_block")
+
+
+@pytest.mark.slow
+def test_passt_full_forward_matches_hear21passt() -> None:
+    """The same with all 12 blocks (about 20 s on 2 cores: build, seeded weights, two forwards)."""
+    _passt_matches_reference(PasstBackbone(random_init=True, seed=0), "full")
 
 
 # --- weights only from the registry ---------------------------------------------------------------
@@ -258,7 +351,7 @@ def test_vggish_loads_registry_file(vggish: VGGishBackbone, tmp_path: Path, monk
     torch.save(vggish.network.state_dict(), path)
     loaded = VGGishBackbone()
     assert loaded.weights_sha256 == weights.sha256_file(path)
-    audio = _clip(2.0, 16_000)
+    audio = tone_bursts(2.0, 16_000)
     assert torch.equal(loaded.embed(audio).embeddings, vggish.embed(audio).embeddings)
 
 
@@ -269,7 +362,7 @@ def test_panns_loads_registry_checkpoint(panns: PannsBackbone, tmp_path: Path, m
     torch.save({"iteration": 1, "model": panns.network.state_dict(), "sampler": {"indexes": np.arange(3)}}, path)
     loaded = PannsBackbone()
     assert loaded.weights_sha256 == weights.sha256_file(path)
-    audio = _clip(1.0, 16_000)
+    audio = tone_bursts(1.0, 16_000)
     ours, reference = loaded.embed(audio), panns.embed(audio)
     assert torch.equal(ours.embeddings, reference.embeddings) and torch.equal(ours.logits, reference.logits)
 
@@ -309,7 +402,7 @@ def test_resemblyzer_real(resemblyzer: ResemblyzerBackbone) -> None:
 
 
 def test_resemblyzer_random_init_deterministic() -> None:
-    audio = _clip(2.0, 16_000)
+    audio = tone_bursts(2.0, 16_000)
     first = ResemblyzerBackbone(random_init=True, seed=0)
     out = first.embed(audio).embeddings
     assert out.shape == (1, 256) and first.weights_sha256 is None
