@@ -1,5 +1,11 @@
-"""Baseline generators: the ceiling (``ground-truth``), two floors (``silence``, ``noise``) and an
-honest retrieval floor (``retrieval``).
+"""Baseline generators: the ceiling (``ground-truth``), the codec ceilings (``ground-truth-synth-rvq``,
+``ground-truth-synth-latent``), two floors (``silence``, ``noise``) and an honest retrieval floor
+(``retrieval``).
+
+A codec ceiling is the reference audio after one round trip through a shipped codec,
+``decode(encode(x))``: the best a model generating that codec's tokens or latents could score, so a
+model's distance to the ground truth splits into codec error (ceiling vs ground truth) and model error
+(model vs ceiling). Its checkpoint sha256 is the codec's.
 
 ``retrieval`` returns the audio of the nearest *train* clip of the same dataset by a simple visual
 descriptor (until learned encoders exist): frames at 25 fps are shrunk to 8x8 RGB (area average) and
@@ -38,24 +44,68 @@ class _Baseline:
         return int(round(duration * self.meta.sample_rate))
 
 
+def _reference(batch: V2ABatch, rate: int, n: int, who: str) -> torch.Tensor:
+    """The batch's reference audio ``[B, 1, n]`` at ``rate``."""
+    if batch.reference_audio is None or batch.sample_rate is None:
+        raise ValueError(f"{who} needs the batch's reference audio")
+    audio = batch.reference_audio.float()
+    if batch.sample_rate != rate:
+        import torchaudio.functional as AF
+
+        audio = AF.resample(audio, batch.sample_rate, rate)
+    return _fit(audio, n)
+
+
 class GroundTruth(_Baseline):
     """Returns the reference audio of each clip: the ceiling every metric should rank first."""
 
     def __init__(self, ckpt: str | None = None) -> None:
-        self.meta = GeneratorMeta("ground-truth", "baseline", "1", RATE, 60.0, ALL_AUDIO_TASKS, description="reference audio")
+        self.meta = GeneratorMeta("ground-truth", "reference", "1", RATE, 60.0, ALL_AUDIO_TASKS, description="reference audio")
 
     def generate(self, batch: V2ABatch, *, task: Task = Task.VTA, duration: float, seed: int, steps: int | None = None, cfg_scale: float | None = None) -> GenerationOutput:
         check_task(self.meta, task)
-        if batch.reference_audio is None or batch.sample_rate is None:
-            raise ValueError("ground-truth needs the batch's reference audio")
         start = time.perf_counter()
-        audio = batch.reference_audio.float()
-        if batch.sample_rate != RATE:
-            import torchaudio.functional as AF
-
-            audio = AF.resample(audio, batch.sample_rate, RATE)
-        audio = _fit(audio, self._length(duration))
+        audio = _reference(batch, RATE, self._length(duration), self.meta.name)
         return GenerationOutput(audio, RATE, seconds=time.perf_counter() - start)
+
+
+class GroundTruthThroughCodec(_Baseline):
+    """The reference audio after a round trip through the codec ``CODEC`` (module docstring).
+
+    ``ckpt``: the codec's weights (an exported run or its .safetensors); default the shipped asset.
+    """
+
+    CODEC = ""
+    DESCRIPTION = {"paradigm": "reference", "version": "1", "tasks": ALL_AUDIO_TASKS}  # `v2abench models` loads no weights
+
+    def __init__(self, ckpt: str | None = None) -> None:
+        from v2abench.registry import REGISTRY
+
+        self.codec = REGISTRY.build(self.CODEC, "codec", path=ckpt)
+        sha = self.codec.weights_sha256
+        self.meta = GeneratorMeta(f"ground-truth-{self.CODEC}", "reference", "1", self.codec.sample_rate, 60.0, ALL_AUDIO_TASKS,
+                                  checkpoint_sha256=sha, networks={"codec": sha}, description=f"reference audio after a {self.CODEC} round trip")
+
+    @torch.no_grad()
+    def generate(self, batch: V2ABatch, *, task: Task = Task.VTA, duration: float, seed: int, steps: int | None = None, cfg_scale: float | None = None) -> GenerationOutput:
+        from v2abench.codecs.synth import roundtrip
+
+        check_task(self.meta, task)
+        start = time.perf_counter()
+        audio = roundtrip(self.codec, _reference(batch, self.meta.sample_rate, self._length(duration), self.meta.name))
+        return GenerationOutput(audio.clamp(-1, 1), self.meta.sample_rate, seconds=time.perf_counter() - start)
+
+
+class GroundTruthSynthRVQ(GroundTruthThroughCodec):
+    """The ceiling of a model generating synth-rvq tokens."""
+
+    CODEC = "synth-rvq"
+
+
+class GroundTruthSynthLatent(GroundTruthThroughCodec):
+    """The ceiling of a model generating synth-latent latents."""
+
+    CODEC = "synth-latent"
 
 
 class Silence(_Baseline):

@@ -87,3 +87,58 @@ def test_prepare_reports_broken_clips_and_goes_on(vgg_folder: tuple[Path, Path],
     res = next((tmp_path / "home" / "results" / "vggsound-v1" / "vta").glob("ground-truth@*.json"))
     doc = json.loads(res.read_text())
     assert doc["split"]["duration"] == 8.0 and doc["metrics"]["onset_acc"]["value"] == pytest.approx(1.0)
+
+
+# clips as the real release has them: any frame size (odd ones included), frame rate, sample rate and
+# channel layout; (youtube id, start, width, height, fps, sample rate, channels, split)
+MIXED = [
+    ("qcifAAAAAAA", 10, 176, 144, 30.0, 44_100, 2, "test"),
+    ("qvgaBBBBBBB", 20, 320, 240, 25.0, 48_000, 1, "test"),
+    ("oddCCCCCCCC", 30, 97, 65, 30_000 / 1001, 16_000, 2, "test"),
+    ("brokenDDDDD", 40, 160, 120, 25.0, 44_100, 2, "test"),  # damaged after preparation
+    ("trainEEEEEE", 50, 128, 96, 24.0, 22_050, 1, "train"),  # retrieval's index
+]
+
+
+def _mixed_clip(path: Path, width: int, height: int, fps: float, rate: int, channels: int, seconds: float = 8.2) -> None:
+    t = int(seconds * fps)
+    frames = np.zeros((t, height, width, 3), np.uint8)
+    frames[:, :, :, 0] = np.linspace(0, 255, width, dtype=np.uint8)[None, None, :]
+    frames[:, :, :, 1] = np.linspace(0, 255, t, dtype=np.uint8)[:, None, None]
+    wav = clicks([1.0, 3.0, 5.5], rate=rate, duration=seconds).numpy()
+    media.write_clip(path, frames, fps, np.stack([wav, 0.5 * wav]) if channels == 2 else wav, rate)
+
+
+def test_mixed_real_world_clips_evaluate_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any clip `data prepare` accepts evaluates, whatever its size, frame rate, sample rate or channels.
+
+    Before frames were batched by size, the runner died stacking 176x144 and 320x240 frames.
+    """
+    from v2abench.evaluation import evaluate_model
+
+    monkeypatch.setenv("V2ABENCH_HOME", str(tmp_path / "home"))
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    for yid, start, w, h, fps, rate, channels, _ in MIXED:
+        _mixed_clip(videos / f"{yid}_{start:06d}.mp4", w, h, fps, rate, channels)
+    csv = tmp_path / "vggsound.csv"
+    csv.write_text("".join(f"{yid},{start},dog barking,{split}\n" for yid, start, *_, split in MIXED))
+    prepared = runner.invoke(app, ["data", "prepare", "vggsound", "--videos", str(videos), "--csv", str(csv)])
+    assert prepared.exit_code == 0, prepared.output
+    assert (tmp_path / "home" / "data" / "vggsound" / "report.jsonl").read_text() == ""  # every clip accepted
+    infos = [media.probe(videos / f"{yid}_{start:06d}.mp4") for yid, start, *_ in MIXED]
+    assert len({(i.width, i.height) for i in infos}) == len(MIXED)
+    assert {i.sample_rate for i in infos} == {44_100, 48_000, 16_000, 22_050} and {i.channels for i in infos} == {1, 2}
+
+    broken = videos / "brokenDDDDD_000040.mp4"
+    broken.write_bytes(broken.read_bytes()[: broken.stat().st_size // 2])
+    metrics = ["onset_acc", "desync@synthprobe", "align_acc@synthprobe"]  # the probe reads the frames
+    scored = {"qcifAAAAAAA_000010", "qvgaBBBBBBB_000020", "oddCCCCCCCC_000030"}
+    for model in ("ground-truth", "retrieval"):  # retrieval reads the batch's frames itself
+        _, result = evaluate_model(model, "vggsound-test", metrics=metrics, batch_size=4)
+        assert list(result.failed) == ["brokenDDDDD_000040"] and broken.name in result.failed["brokenDDDDD_000040"]
+        for mid in metrics:
+            assert result.metrics[mid].n == len(scored), (model, mid)
+            assert result.metrics[mid].value is not None and set(result.metrics[mid].dropped) == {"brokenDDDDD_000040"}
+        assert result.split["n_clips"] == 4
+    assert result.value("onset_acc") == pytest.approx(1.0)  # retrieval's only train clip has the same clicks

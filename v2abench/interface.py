@@ -36,7 +36,9 @@ class UnsupportedTaskError(ValueError):
     """A generator was asked for a task it does not declare."""
 
 
-PARADIGMS = ("baseline", "autoregressive", "masked", "flow", "llm")
+# "reference": the ground truth and its codec round trips (ceilings, never ranked); "baseline": floors
+PARADIGMS = ("reference", "baseline", "autoregressive", "masked", "flow", "llm")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 
 
@@ -54,6 +56,9 @@ class GeneratorMeta:
     params: int = 0
     checkpoint_sha256: str | None = None
     description: str = ""
+    # role -> sha256 of each frozen network generation runs besides its checkpoint (e.g. {"codec": ...});
+    # recorded in the result and part of the generated-audio cache key (see v2abench.provenance)
+    networks: dict[str, str | None] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not _NAME.match(self.name):
@@ -64,8 +69,11 @@ class GeneratorMeta:
             raise ValueError("sample_rate and max_duration must be positive")
         if not self.tasks or not all(isinstance(t, Task) for t in self.tasks):
             raise ValueError("tasks must be a non-empty tuple of Task")
-        if self.checkpoint_sha256 is not None and not re.fullmatch(r"[0-9a-f]{64}", self.checkpoint_sha256):
+        if self.checkpoint_sha256 is not None and not _SHA256.fullmatch(self.checkpoint_sha256):
             raise ValueError("checkpoint_sha256 must be 64 lowercase hex digits")
+        for role, sha in self.networks.items():
+            if sha is not None and not _SHA256.fullmatch(sha):
+                raise ValueError(f"networks[{role!r}] must be 64 lowercase hex digits or None")
 
     def supports(self, task: Task) -> bool:
         return task in self.tasks

@@ -85,6 +85,8 @@ class Registry:
 
 BUILTIN: tuple[tuple[str, ...], ...] = (
     ("ground-truth", "generator", "v2abench.models.baselines:GroundTruth", "returns the reference audio (ceiling)"),
+    ("ground-truth-synth-rvq", "generator", "v2abench.models.baselines:GroundTruthSynthRVQ", "reference audio after a synth-rvq round trip (codec ceiling)"),
+    ("ground-truth-synth-latent", "generator", "v2abench.models.baselines:GroundTruthSynthLatent", "reference audio after a synth-latent round trip (codec ceiling)"),
     ("silence", "generator", "v2abench.models.baselines:Silence", "all-zero audio (floor)"),
     ("noise", "generator", "v2abench.models.baselines:Noise", "white Gaussian noise, seeded per clip (floor)"),
     ("retrieval", "generator", "v2abench.models.baselines:Retrieval", "audio of the nearest train clip by a visual descriptor"),

@@ -31,7 +31,7 @@ from v2abench import paths, provenance
 from v2abench.atomic import canonical_json, write_json
 from v2abench.config import benchmark_config
 from v2abench.metrics.catalog import metric_specs
-from v2abench.results import Result, load_result, sidecar_path, write_result
+from v2abench.results import Result, load_result
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +42,10 @@ class BoardError(ValueError):
 
 class BoardImmutableError(BoardError):
     """Something tried to change a published row."""
+
+
+class DirtyResultError(BoardError):
+    """A result from an uncommitted working tree was added without ``allow_dirty``."""
 
 
 class ProtocolMismatchError(BoardError):
@@ -100,10 +104,6 @@ class Board:
 
     def relative(self, path: Path) -> str:
         return path.relative_to(self.root).as_posix()
-
-    def input_files(self, rows: list[tuple[Path, Result]]) -> list[Path]:
-        """The files a build reads: each row's result JSON and the pooled-data sidecar it names."""
-        return [f for path, result in rows for f in ([path, sidecar_path(path)] if result.pooled_file else [path])]
 
     # ----- protocol
     def config_protocol(self, ground_truth: dict[str, str]) -> dict[str, Any]:
@@ -172,14 +172,22 @@ class Board:
                 )
 
     # ----- operations
-    def add(self, result_paths: list[Path]) -> list[Path]:
-        """Copy results of one's own runs into this board version (validated), then rebuild."""
+    def add(self, result_paths: list[Path], *, allow_dirty: bool = False) -> list[Path]:
+        """Copy results of one's own runs into this board version (validated), then rebuild.
+
+        A result made from a working tree with uncommitted changes (``git.dirty``) cannot be
+        reproduced from any commit: it is refused unless ``allow_dirty``, and the board marks it.
+        """
         self.check_frozen()
         protocol = self.protocol()
         state = self.state()
+        results = [(src, load_result(src)) for src in result_paths]
+        dirty = [str(src) for src, result in results if result.dirty]
+        if dirty and not allow_dirty:
+            raise DirtyResultError(f"{', '.join(dirty)}: produced from a working tree with uncommitted changes; "
+                                   "re-run from a clean commit, or pass --allow-dirty (the board marks such rows)")
         written = []
-        for src in result_paths:
-            result = load_result(src)
+        for src, result in results:
             self.check_result(result, protocol)
             dest = self.root / "results" / result.table / result.file_name
             rel = self.relative(dest)
@@ -188,7 +196,9 @@ class Board:
                 if sha256_bytes(text.encode()) != state["rows"][rel]:
                     raise BoardImmutableError(f"{self.dir_name}: {rel} is a published row; it cannot be replaced")
                 continue
-            write_result(result, dest)  # the JSON and its pooled-data sidecar
+            from v2abench.atomic import write_text
+
+            write_text(dest, text)
             written.append(dest)
             if state.get("status") != "published":
                 protocol = self.protocol()  # the first row fixes the data hash of a draft

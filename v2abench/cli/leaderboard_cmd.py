@@ -59,13 +59,17 @@ def show(board: str = typer.Argument(..., help="e.g. synthfoley")) -> None:
 
 
 @app.command("add")
-def add(board: str = typer.Argument(...), results: list[Path] = typer.Argument(..., help="result JSON files of your runs")) -> None:
+def add(
+    board: str = typer.Argument(...),
+    results: list[Path] = typer.Argument(..., help="result JSON files of your runs"),
+    allow_dirty: bool = typer.Option(False, "--allow-dirty", help="accept results made from a working tree with uncommitted changes (marked on the board)"),
+) -> None:
     """Copy results of your own runs into a committed board (validated against its protocol)."""
     from v2abench.boards.board import open_board
 
     with clear_errors():
         b = open_board(board)
-        written = b.add(results)
+        written = b.add(results, allow_dirty=allow_dirty)
     for path in written:
         console.print(f"added {path}")
 

@@ -185,7 +185,22 @@ def _batches(items: Iterator[DecodedClip], size: int) -> Iterator[list[DecodedCl
         yield batch
 
 
+def _same_frame_size(clips: list[DecodedClip]) -> list[list[DecodedClip]]:
+    """``clips`` split into runs of one frame size ``(H, W)``, in first-seen order.
+
+    Real-world clips come at any size (VGGSound: 176x144 to 1280x720 and odd sizes); every consumer
+    brings frames to the size it needs itself (a generator's visual encoder, ImageBind, Synchformer,
+    the probe), so a batch only has to share one size to be stacked. Per-clip seeding
+    (:func:`~v2abench.interface.clip_rng`) keeps each clip's audio independent of this grouping.
+    """
+    groups: dict[tuple[int, int], list[DecodedClip]] = {}
+    for clip in clips:
+        groups.setdefault((int(clip.frames.shape[-2]), int(clip.frames.shape[-1])), []).append(clip)
+    return list(groups.values())
+
+
 def _to_batch(clips: list[DecodedClip], task: Task) -> V2ABatch:
+    """Stack clips of one frame size (see :func:`_same_frame_size`) into a generator batch."""
     n_frames = min(c.frames.shape[0] for c in clips)
     # the ground truth in time: FE's reference is the continuation, so the prefix goes in front
     truth = [torch.cat([c.prefix, c.reference]) if c.prefix is not None else c.reference for c in clips]
@@ -257,12 +272,14 @@ def _model_run(model: str, split: str, *, ckpt: str | None = None, limit: int | 
     sampling = getattr(generator, "generation_config", None)  # a trained backend's own sampling settings
     if sampling is not None:
         gen_config["sampling"] = sampling
-    chash = config_hash({"model": asdict(meta), **gen_config})
+    networks = provenance.generator_networks(generator)  # every network's weights key the audio cache
+    chash = config_hash({"model": asdict(meta), "networks": networks, **gen_config})
     model_doc = {
         "name": meta.name,
         "version": meta.version,
         "paradigm": meta.paradigm,
         "checkpoint_sha256": meta.checkpoint_sha256,
+        "networks": networks,
         "params": meta.params,
         "config": gen_config,
         "config_hash": chash,
@@ -280,12 +297,12 @@ def _score_model(run: _Run, generator: Generator, *, batch_size: int = 8, steps:
         done = 0
         for batch in _batches(_decode_all(plan, run.failed), batch_size):
             todo = [c for c in batch if not (cache / f"{c.record.id}.flac").is_file()]
-            if todo:
+            for group in _same_frame_size(todo):
                 start = time.perf_counter()
-                out = generator.generate(_to_batch(todo, plan.task), task=plan.task, duration=plan.duration, seed=seed, steps=steps, cfg_scale=cfg_scale)
+                out = generator.generate(_to_batch(group, plan.task), task=plan.task, duration=plan.duration, seed=seed, steps=steps, cfg_scale=cfg_scale)
                 plan.timing["generate"] = plan.timing.get("generate", 0.0) + time.perf_counter() - start
-                per_clip_s, per_clip_nfe = out.seconds / len(todo), out.nfe
-                for clip, audio in zip(todo, out.audio):
+                per_clip_s, per_clip_nfe = out.seconds / len(group), out.nfe
+                for clip, audio in zip(group, out.audio):
                     _store(cache, clip.record.id, audio, out.sample_rate, per_clip_s, per_clip_nfe)
             for clip in batch:
                 audio, rate, timing = _load(cache, clip.record.id)
@@ -355,7 +372,7 @@ def _dir_run(audio_dir: str | Path, split: str, name: str, *, limit: int | None 
         raise FileNotFoundError(f"audio folder {audio_dir} does not exist")
     plan = make_plan(split, task=task, limit=limit, metrics=[m for m in metrics] if metrics else None)
     plan.shard = shard
-    model_doc = {"name": name, "version": None, "paradigm": None, "checkpoint_sha256": None, "params": None, "config": {"audio_dir": str(audio_dir)}, "config_hash": None}
+    model_doc = {"name": name, "version": None, "paradigm": None, "checkpoint_sha256": None, "networks": {}, "params": None, "config": {"audio_dir": str(audio_dir)}, "config_hash": None}
     cache = paths.cache_dir() / "eval" / "audio-dir" / config_hash({"audio_dir": str(audio_dir.resolve()), "name": name})
     return _Run(plan, _families(plan, seed), model_doc, "audio-dir", {"bootstrap": seed}, cache)
 
