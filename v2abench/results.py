@@ -15,26 +15,38 @@ Per-clip terms (:attr:`~v2abench.metrics.base.MetricResult.per_clip`, for paired
 are stored as ``{"value": [...]}`` or ``{"numerator": [...], "denominator": [...]}``, one entry per id of
 ``clips`` (null where the metric has no value for that clip), rounded to :data:`PER_CLIP_DIGITS`
 significant digits to keep files small; results without them load unchanged.
+``pooled`` (optional) {file, sha256, metrics {id: group}}: the sidecar beside the JSON
+(``<model>@<sha8>.pooled.npz``, :mod:`v2abench.sidecar`) holding the per-clip data of pooled metrics
+(:attr:`~v2abench.metrics.base.MetricResult.pooled`: embeddings, logits, onset detections). It is read
+lazily (:meth:`Result.load_pooled`) and checked against its sha256; results without it load unchanged
+and simply get no paired significance on pooled metrics. Write results with :func:`write_result`,
+which writes the sidecar with the JSON.
 Loading an older schema upgrades it through :data:`UPGRADES`.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from v2abench import paths
-from v2abench.atomic import canonical_json, write_text
+from v2abench import paths, sidecar
+from v2abench.atomic import atomic_path, canonical_json, write_text
 from v2abench.metrics.base import MetricResult
 
 SCHEMA_VERSION = 1
 PER_CLIP_DIGITS = 6
+SIDECAR_SUFFIX = ".pooled.npz"
 
 
 class ResultSchemaError(ValueError):
     pass
+
+
+class SidecarError(ResultSchemaError):
+    """A result's pooled-data sidecar is missing or does not match the hash its JSON records."""
 
 
 # schema version -> function upgrading a document of that version to the next one
@@ -70,6 +82,9 @@ class Result:
     created_utc: str = ""
     v2abench_version: str = ""
     schema_version: int = SCHEMA_VERSION
+    pooled_file: dict[str, Any] | None = None  # the JSON's "pooled" reference to the sidecar
+    location: Path | None = field(default=None, compare=False, repr=False)  # the JSON file it was read from
+    _encoded: tuple[tuple[str, ...], list[Any], bytes] | None = field(default=None, compare=False, repr=False)
 
     @property
     def board_dir_name(self) -> str | None:
@@ -86,9 +101,19 @@ class Result:
         return bool((self.git or {}).get("dirty"))
 
     @property
-    def file_name(self) -> str:
+    def row_name(self) -> str:
+        """``<model>[-<variant>]@<ckpt-sha8>``: an ablation variant (``model.variant``) gets its own row."""
         sha = self.model.get("checkpoint_sha256") or "none"
-        return f"{self.model['name']}@{sha[:8]}.json"
+        variant = self.model.get("variant")
+        return f"{self.model['name']}{'-' + variant if variant else ''}@{sha[:8]}"
+
+    @property
+    def file_name(self) -> str:
+        return f"{self.row_name}.json"
+
+    @property
+    def sidecar_name(self) -> str:
+        return self.file_name.removesuffix(".json") + SIDECAR_SUFFIX
 
     @property
     def relative_path(self) -> Path:
@@ -118,7 +143,59 @@ class Result:
         }
         if clips:
             doc["clips"] = clips
+        pooled = self._pooled_doc()[0]
+        if pooled is not None:
+            doc["pooled"] = pooled
         return doc
+
+    # ------------------------------------------------------------------ pooled-data sidecar
+    def _pooled_doc(self) -> tuple[dict[str, Any] | None, bytes | None]:
+        """The JSON's ``pooled`` entry and, when the data are in memory, the sidecar bytes."""
+        held = [(mid, m.pooled) for mid, m in sorted(self.metrics.items()) if m.pooled is not None]
+        if not held:
+            return (dict(self.pooled_file) if self.pooled_file else None), None
+        mids, objs = tuple(mid for mid, _ in held), [terms for _, terms in held]
+        memo = self._encoded  # encoding is memoised on the data objects (not on their contents)
+        if memo is None or memo[0] != mids or any(a is not b for a, b in zip(memo[1], objs)):
+            self._encoded = memo = (mids, objs, sidecar.encode(objs))
+        data = memo[2]
+        doc = {"file": self.sidecar_name, "sha256": hashlib.sha256(data).hexdigest(),
+               "metrics": {mid: terms.group for mid, terms in held}}
+        return doc, data
+
+    def _sidecar_on_disk(self) -> bytes:
+        ref = self.pooled_file or {}
+        if self.location is None:
+            raise SidecarError(f"{self.model.get('name')}: the result names the sidecar {ref.get('file')} but was not read from a file")
+        name = str(ref.get("file"))
+        if Path(name).name != name or not name.endswith(SIDECAR_SUFFIX):
+            raise SidecarError(f"{self.location}: the sidecar name {name!r} is not a file name beside it")
+        path = self.location.with_name(name)
+        if not path.is_file():
+            raise SidecarError(f"{path}: missing (the pooled-data sidecar of {self.location.name}; copy it with the JSON)")
+        data = path.read_bytes()
+        if hashlib.sha256(data).hexdigest() != ref.get("sha256"):
+            raise SidecarError(f"{path}: sha256 differs from the one {self.location.name} records; the sidecar was changed or replaced")
+        return data
+
+    def sidecar_bytes(self) -> bytes | None:
+        """The sidecar's bytes (encoded from memory, else read from beside :attr:`location`), or None."""
+        doc, data = self._pooled_doc()
+        if doc is None:
+            return None
+        return data if data is not None else self._sidecar_on_disk()
+
+    def load_pooled(self) -> None:
+        """Read the sidecar (once) and set each pooled metric's :attr:`~MetricResult.pooled`.
+
+        Raises :class:`SidecarError` when the file is missing or its hash differs from the JSON's."""
+        ref = self.pooled_file
+        if not ref or any(m.pooled is not None for m in self.metrics.values()):
+            return
+        groups = sidecar.decode(self._sidecar_on_disk())
+        for mid, group in ref.get("metrics", {}).items():
+            if mid in self.metrics and group in groups:
+                self.metrics[mid].pooled = groups[group]
 
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> "Result":
@@ -140,13 +217,14 @@ class Result:
                 created_utc=doc.get("created_utc", ""),
                 v2abench_version=doc.get("v2abench_version", ""),
                 schema_version=int(doc["schema_version"]),
+                pooled_file=doc.get("pooled"),
             )
         except KeyError as err:
             raise ResultSchemaError(f"result is missing the field {err}") from err
 
     def save(self, root: Path | None = None) -> Path:
         path = (root or paths.results_dir()) / self.relative_path
-        write_text(path, canonical_json(self.to_json()))
+        write_result(self, path)
         return path
 
     def value(self, metric_id: str) -> float | None:
@@ -177,6 +255,30 @@ def _unpack_per_clip(doc: dict[str, Any], clips: list[str]) -> dict[str, Any]:
     return {**doc, "per_clip": per_clip}
 
 
+def sidecar_path(json_path: Path) -> Path:
+    """Where the pooled-data sidecar of the result file ``json_path`` lies."""
+    return json_path.with_name(json_path.name.removesuffix(".json") + SIDECAR_SUFFIX)
+
+
+def write_result(result: Result, path: Path) -> str:
+    """Write ``result`` to ``path`` and its sidecar beside it (a stale sidecar there is removed).
+
+    Returns the JSON text written. Afterwards ``result`` reads from ``path``."""
+    data = result.sidecar_bytes()
+    if data is not None:
+        if path.name != result.file_name:
+            raise ValueError(f"{path}: a result with a sidecar must be written as {result.file_name} (its JSON names the sidecar)")
+        with atomic_path(sidecar_path(path)) as tmp:
+            tmp.write_bytes(data)
+    elif sidecar_path(path).exists():
+        sidecar_path(path).unlink()
+    doc = result.to_json()
+    text = canonical_json(doc)
+    write_text(path, text)
+    result.location, result.pooled_file = path, doc.get("pooled")
+    return text
+
+
 def load_result(path: str | Path) -> Result:
     path = Path(path)
     try:
@@ -184,9 +286,11 @@ def load_result(path: str | Path) -> Result:
     except (OSError, json.JSONDecodeError) as err:
         raise ResultSchemaError(f"{path}: not a readable result file ({err})") from err
     try:
-        return Result.from_json(doc)
+        result = Result.from_json(doc)
     except ResultSchemaError as err:
         raise ResultSchemaError(f"{path}: {err}") from err
+    result.location = path
+    return result
 
 
 def user_results(board_dir_name: str, table: str | None = None) -> list[tuple[Path, Result]]:

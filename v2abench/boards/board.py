@@ -31,7 +31,7 @@ from v2abench import paths, provenance
 from v2abench.atomic import canonical_json, write_json
 from v2abench.config import benchmark_config
 from v2abench.metrics.catalog import metric_specs
-from v2abench.results import Result, load_result
+from v2abench.results import Result, load_result, sidecar_path, write_result
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +104,10 @@ class Board:
 
     def relative(self, path: Path) -> str:
         return path.relative_to(self.root).as_posix()
+
+    def input_files(self, rows: list[tuple[Path, Result]]) -> list[Path]:
+        """The files a build reads: each row's result JSON and the pooled-data sidecar it names."""
+        return [f for path, result in rows for f in ([path, sidecar_path(path)] if result.pooled_file else [path])]
 
     # ----- protocol
     def config_protocol(self, ground_truth: dict[str, str]) -> dict[str, Any]:
@@ -196,9 +200,7 @@ class Board:
                 if sha256_bytes(text.encode()) != state["rows"][rel]:
                     raise BoardImmutableError(f"{self.dir_name}: {rel} is a published row; it cannot be replaced")
                 continue
-            from v2abench.atomic import write_text
-
-            write_text(dest, text)
+            write_result(result, dest)  # the JSON and its pooled-data sidecar
             written.append(dest)
             if state.get("status") != "published":
                 protocol = self.protocol()  # the first row fixes the data hash of a draft
