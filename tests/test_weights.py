@@ -59,3 +59,11 @@ def test_shipped_assets_match_their_recorded_sha256() -> None:
         assert path.is_file(), name
         assert path.stat().st_size <= 8_000_000, name
         assert weights.sha256_file(path) == sha, name
+
+
+def test_every_committed_asset_is_registered_with_its_meta() -> None:
+    """An asset file without a pinned sha256 (or a registered one without its file) fails here, loudly."""
+    assets = weights.shipped_asset_path("x").parent
+    assert {p.name.removesuffix(".safetensors") for p in assets.glob("*.safetensors")} == set(weights.SHIPPED_ASSETS)
+    for name in weights.SHIPPED_ASSETS:
+        assert (assets / f"{name}.json").is_file(), f"{name}.json (the asset's meta) is missing"
