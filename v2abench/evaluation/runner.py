@@ -39,7 +39,7 @@ from v2abench.metrics.base import ClipSample, MetricFamily
 from v2abench.metrics.bootstrap import interval_seconds
 from v2abench.metrics.catalog import build_families
 from v2abench.registry import REGISTRY
-from v2abench.results import Result
+from v2abench.results import Result, write_result
 
 log = logging.getLogger(__name__)
 
@@ -238,9 +238,14 @@ class _Run:
     files: dict[str, str] = field(default_factory=dict)  # audio-dir: clip id -> "name:sha256" of its file
     training: dict[str, Any] | None = None  # a trained generator's budget (its ``training`` attribute)
 
-    def finish(self) -> tuple[Path, Result]:
+    def finish(self, out_dir: Path | None = None) -> tuple[Path, Result]:
+        """Write the result to the user's results folder, or as ``out_dir/<file_name>`` when given."""
         result = _finish(self.plan, self.families, self.failed, self.model, self.source, self.seeds, self.training)
-        return result.save(), result
+        if out_dir is None:
+            return result.save(), result
+        path = Path(out_dir) / result.file_name
+        write_result(result, path)
+        return path, result
 
     def shard_path(self, index: int, count: int) -> Path:
         return self.cache / "shards" / self.plan.state_key(self.seeds["bootstrap"]) / f"{index}-of-{count}.pkl"
@@ -259,7 +264,7 @@ class _Run:
 
 def _model_run(model: str, split: str, *, ckpt: str | None = None, limit: int | None = None, metrics: list[str] | None = None,
                task: Task | None = None, seed: int = 0, steps: int | None = None, cfg_scale: float | None = None,
-               generator: Generator | None = None, shard: Shard | None = None) -> tuple[_Run, Generator]:
+               generator: Generator | None = None, shard: Shard | None = None, variant: dict[str, Any] | None = None) -> tuple[_Run, Generator]:
     plan = make_plan(split, task=task, limit=limit, metrics=metrics)
     plan.shard = shard
     if generator is None:
@@ -272,6 +277,8 @@ def _model_run(model: str, split: str, *, ckpt: str | None = None, limit: int | 
     sampling = getattr(generator, "generation_config", None)  # a trained backend's own sampling settings
     if sampling is not None:
         gen_config["sampling"] = sampling
+    if variant is not None:  # an ablation variant ({"name", ...settings}): in the config hash and the row name
+        gen_config["variant"] = variant
     networks = provenance.generator_networks(generator)  # every network's weights key the audio cache
     chash = config_hash({"model": asdict(meta), "networks": networks, **gen_config})
     model_doc = {
@@ -284,6 +291,8 @@ def _model_run(model: str, split: str, *, ckpt: str | None = None, limit: int | 
         "config": gen_config,
         "config_hash": chash,
     }
+    if variant is not None:
+        model_doc["variant"] = str(variant["name"])
     cache = paths.cache_dir() / "gen" / f"{meta.name}@{meta.checkpoint_sha8}" / chash
     run = _Run(plan, _families(plan, seed), model_doc, "generator", {"generation": seed, "bootstrap": seed}, cache,
                training=getattr(generator, "training", None))
@@ -325,11 +334,16 @@ def evaluate_model(
     steps: int | None = None,
     cfg_scale: float | None = None,
     generator: Generator | None = None,
+    variant: dict[str, Any] | None = None,
+    out_dir: Path | None = None,
 ) -> tuple[Path, Result]:
-    """Generate audio for every clip of ``split`` with ``model`` and score it. Returns (path, result)."""
+    """Generate audio for every clip of ``split`` with ``model`` and score it. Returns (path, result).
+
+    ``variant``: an ablation variant's name and settings (row ``<model>-<name>@<sha8>``, settings in the
+    config hash); ``out_dir``: write the result there instead of the user's results folder."""
     run, generator = _model_run(model, split, ckpt=ckpt, limit=limit, metrics=metrics, task=task, seed=seed, steps=steps,
-                                cfg_scale=cfg_scale, generator=generator)
-    return _score_model(run, generator, batch_size=batch_size, steps=steps, cfg_scale=cfg_scale).finish()
+                                cfg_scale=cfg_scale, generator=generator, variant=variant)
+    return _score_model(run, generator, batch_size=batch_size, steps=steps, cfg_scale=cfg_scale).finish(out_dir)
 
 
 def evaluate_model_shard(model: str, split: str, shard: Shard, *, batch_size: int = 8, **options: Any) -> Path:
