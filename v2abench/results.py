@@ -6,10 +6,12 @@ that feed no board (e.g. the tiny SynthFoley world) go to ``$V2ABENCH_HOME/resul
 
 Schema (``SCHEMA_VERSION``): ``schema_version``, ``v2abench_version``, ``git`` {sha, dirty},
 ``created_utc``, ``board`` {name, version, table}, ``split`` {name, ground_truth_sha256, n_clips,
-duration}, ``model`` {name, version, paradigm, checkpoint_sha256, params, config, config_hash},
+duration}, ``model`` {name, version, paradigm, checkpoint_sha256, networks (role -> sha256 of every
+network the generation ran with, :func:`v2abench.provenance.generator_networks`), params, config, config_hash},
 ``source`` ("generator" or "audio-dir"), ``seeds``, ``training`` (budget or null), ``metrics``
 {id: {value, direction, backbone, weights_sha256, n, dropped, interval, extra, per_clip?}}, ``not_computed``
-{id: reason}, ``failed`` {clip id: reason}, ``environment``, ``timing`` (seconds per stage), and
+{id: reason}, ``failed`` {clip id: reason}, ``environment`` (python, platform, device, threads and the versions of
+torch, numpy, scipy, librosa, torchaudio, ...), ``timing`` (seconds per stage), and
 ``clips`` (optional): the clip ids that per-clip metrics' ``per_clip`` lists are aligned with.
 Per-clip terms (:attr:`~v2abench.metrics.base.MetricResult.per_clip`, for paired comparisons on boards)
 are stored as ``{"value": [...]}`` or ``{"numerator": [...], "denominator": [...]}``, one entry per id of
