@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from v2abench.metrics.base import ClipSample, Direction, MetricFamily, MetricResult, MetricSpec, by_clip
+from v2abench.metrics.base import ClipSample, Direction, MetricFamily, MetricResult, MetricSpec, PooledTerms, by_clip
 from v2abench.metrics.bootstrap import mean_interval, ratio_interval, statistic_interval
 
 ONSET_RATE = 22_050
@@ -151,6 +151,9 @@ class OnsetMetrics(MetricFamily):
                 None if np.isnan(ap) else ap,
                 n,
                 interval=None if np.isnan(ap) else statistic_interval(n, pooled_ap, reps, seed),
+                # detections and reference counts per clip, for paired significance on boards
+                pooled=None if np.isnan(ap) else PooledTerms.collect(
+                    "onsets", per_row={"confidence": self.confidences, "hit": self.true_pos}, per_clip={"n_ref": self.n_ref}),
             ),
             self.result("onset_count_acc", count, n, interval=mean_interval(np.array(by_clip(self.count_ok)), reps, seed),
                         per_clip=self.mean_terms(self.count_ok) if n else None),
