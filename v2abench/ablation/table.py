@@ -11,6 +11,7 @@ numbers, raw, for notes and tests).
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from statistics import mean
@@ -18,7 +19,7 @@ from statistics import mean
 from v2abench.ablation.plan import Claim, Plan
 from v2abench.ablation.verdict import Interval, Verdict, claim_verdict
 from v2abench.atomic import canonical_json, write_text
-from v2abench.boards.display import ARROW, MISSING, fmt, label
+from v2abench.boards.display import ARROW, MISSING, fmt, label, scale
 from v2abench.boards.significance import paired_difference_interval
 from v2abench.results import Result, SidecarError
 
@@ -101,8 +102,13 @@ def judge(plan: Plan, results: Results) -> list[Outcome]:
 
 # ---------------------------------------------------------------------------------- rendering
 def _signed(metric_id: str, value: float) -> str:
-    text = fmt(metric_id, value)
-    return text if text.startswith(("-", ">-")) or value == 0 else "+" + text
+    """A difference as the board scales its metric, signed, three significant digits in plain decimals
+    (no floor: differences are often far smaller than the values, e.g. ``+0.0000120``)."""
+    shown = float(f"{value * scale(metric_id):.3g}")
+    if shown == 0 or not math.isfinite(shown):
+        return f"{shown:g}"
+    decimals = max(0, 2 - math.floor(math.log10(abs(shown))))
+    return f"{shown:+.{decimals}f}"
 
 
 def _value_cell(result: Result | None, metric_id: str) -> str:
