@@ -174,6 +174,9 @@ class ClipSample:
     fps: float | None = None
     seconds: float | None = None  # wall clock spent generating this clip (None: read from a folder)
     nfe: int | None = None  # network evaluations spent on this clip
+    # audio the task was given (FE: the prefix; AC-VTA: the style clip), mono float32 [N]; None elsewhere
+    conditioning: torch.Tensor | None = None
+    conditioning_rate: int | None = None
 
 
 T = TypeVar("T")

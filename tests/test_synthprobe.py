@@ -4,20 +4,14 @@ Fast tests (always run): shapes and dtypes with random weights, the offset conve
 windows, a few Lightning steps of the tiny config on the tiny world with export and reload, and the
 family computing every ``@synthprobe`` id deterministically with random weights.
 
-Sanity tests (PROTOCOL.md "SynthFoley probes") need the *trained* probe: the shipped asset
-``v2abench/assets/synthprobe-v1.safetensors``, or any exported artefact named by the environment
-variable ``V2ABENCH_SYNTHPROBE``. They are skipped while neither exists (until the asset is shipped).
-They score the tiny world's train, val and test clips (44 clips the probe never saw: it trains on
-the probe split only) as "generated" audio in several degraded versions:
-
-- ``gt``: the reference audio itself;
-- ``noise``: white noise of the reference's RMS (seeded per clip); ``silence``: zeros;
-- ``shift_k``: the reference delayed by ``k x 0.2 s`` (zeros in front, the end cut), ``k = 1..4``;
-- ``snr_X``: the reference plus white noise at ``X`` dB SNR (30, 20, 10, 0);
-- ``wrong``: the reference audio of another clip whose on-screen classes are all different.
-
-Every threshold below is named, with what it was measured at (see the asset's JSON for the
-figures on synthfoley-test).
+Sanity tests (PROTOCOL.md "SynthFoley probes") need the *trained* probe: the shipped default asset
+``v2abench/assets/synthprobe-v2.safetensors`` (a missing asset fails, it is committed), or any exported
+artefact named by the environment variable ``V2ABENCH_SYNTHPROBE``. They score the tiny world's train,
+val and test clips (44 clips the probe never saw: it trains on the probe split only) as "generated"
+audio in the variants of :mod:`v2abench.probes.sanity` (ground truth, noise, silence, another clip's
+audio, shifts, SNR levels, codec round trips, another material on the same events, EQ, jitter), and
+assert that the aligned ones read as aligned and the misaligned ones do not. Every threshold below is
+named, with what it was measured at.
 """
 
 from __future__ import annotations
@@ -45,6 +39,7 @@ from v2abench.data.synthfoley.spec import CLASS_NAMES
 from v2abench.paths import configs_dir
 from v2abench.probes.data import ProbeWindows, class_targets
 from v2abench.probes.load import load_synthprobe, random_synthprobe, shipped_asset
+from v2abench.probes.sanity import evaluate_variants
 from v2abench.probes.synthprobe import (
     OffsetHead,
     SynthProbeConfig,
@@ -56,7 +51,7 @@ from v2abench.probes.training import SynthProbeTrainable
 from v2abench.weights import MissingWeightsError
 
 ALL_IDS = {"fd@synthprobe", "kad@synthprobe", "fad_inf@synthprobe", "kl@synthprobe", "is@synthprobe",
-           "ib@synthprobe", "clap@synthprobe", "desync@synthprobe", "align_acc@synthprobe"}
+           "ib@synthprobe", "clap@synthprobe", "clap_audio@synthprobe", "desync@synthprobe", "align_acc@synthprobe"}
 CAPTIONS = ["a small red metal ball bounces quickly on a hard floor", "a bird chirps, rain in the background"]
 RATE = 16_000
 
@@ -168,6 +163,72 @@ def test_training_windows_are_real_crops_with_the_right_offset() -> None:
         assert len(set(clips)) == 3
 
 
+def test_augmented_windows_draw_aligned_positives_from_every_source() -> None:
+    """v2 items: the positive is the same span (within the jitter) of one of the sources -- pristine,
+    either codec's round trip, or another material only where the clip has one -- and the shifted
+    window keeps its offset up to the jitter."""
+    cfg = SynthProbeConfig(vocab=build_vocab(CAPTIONS))
+    n, samples, frames = 6, 4 * RATE, 100
+    base = torch.arange(n * samples, dtype=torch.int64).remainder(20000).view(n, samples)
+    sources = {"pristine": base, "rvq": -base, "latent": base // 2, "material": base // 3}
+    has_material = torch.tensor([i % 2 == 0 for i in range(n)])
+    data = {"ids": [f"c{i}" for i in range(n)], "audio": base.to(torch.int16),
+            "lowres": torch.arange(frames, dtype=torch.uint8).view(1, frames, 1, 1, 1).expand(n, frames, 3, 32, 32),
+            "keys": torch.zeros(n, 8, 3, 112, 112, dtype=torch.uint8),
+            "classes": torch.stack([class_targets((CLASS_NAMES[i],))[0] for i in range(n)]),
+            "ambience": torch.zeros(n, 3), "captions": [CAPTIONS[i % 2] for i in range(n)]}
+    variants = {k: v.to(torch.int16) for k, v in sources.items() if k != "pristine"} | {"has_material": has_material}
+    augment = {"sources": {"pristine": 0.25, "rvq": 0.25, "latent": 0.25, "material": 0.25},
+               "p_noise": 0.0, "p_eq": 0.0, "p_jitter": 1.0, "jitter_s": 0.04}
+    ds = ProbeWindows(data, cfg, window_seconds=3.0, length=120, batch_size=3, seed=0, augment=augment, variants=variants)
+    seen, jitters = set(), []
+    win, limit = 3 * RATE, round(0.04 * RATE)
+
+    def locate(x: torch.Tensor, near: int) -> tuple[int, str, int]:
+        lo, hi = max(0, near - limit), min(samples - win, near + limit)
+        first = round(float(x[0]) * 32767.0)
+        for clip in range(n):
+            for name, track in sources.items():
+                for start in torch.nonzero(track[clip, lo : hi + 1] == first).flatten().tolist():
+                    if torch.equal(x, track[clip, lo + start : lo + start + win].to(torch.int16).float() / 32767.0):
+                        return clip, name, lo + start
+        raise AssertionError("window is no crop of any source")
+
+    for i in range(len(ds)):
+        item = ds[i]
+        f0 = int(item["lowres"][0, 0, 0, 0])
+        clip, name, start = locate(item["positive"], f0 * 640)
+        assert bool(item["positive_same_class"]) == (name != "material")
+        assert name != "material" or bool(has_material[clip])
+        seen.add(name)
+        jitters.append(start - f0 * 640)
+        k = cfg.num_offsets // 2 - int(item["offset"])
+        shifted_clip, _, _ = locate(item["shifted"], f0 * 640 + k * 1600)
+        assert shifted_clip == clip
+    assert seen == set(sources) and max(map(abs, jitters)) <= limit and len(set(jitters)) > 20
+
+
+def test_other_material_renders_the_same_events_in_another_material(tiny_world: Path) -> None:
+    from v2abench.data.synthfoley.spec import SWAPPABLE_MATERIALS
+    from v2abench.data.synthfoley.world import clip_scene, render_clip
+    from v2abench.probes.augment import other_material_audio
+
+    swapped = single = 0
+    for index in range(12):
+        scene = clip_scene(0, "probe", index)
+        wav = other_material_audio(0, "probe", index)
+        if scene.objects[0].action not in SWAPPABLE_MATERIALS:
+            assert wav is None
+            single += 1
+            continue
+        original = render_clip(0, "probe", index, video=False).audio
+        assert wav is not None and wav.shape == original.shape and np.isfinite(wav).all()
+        assert np.abs(wav - original).max() > 1e-3  # another sound ...
+        assert wav.dtype == np.float32 and np.abs(wav).max() > 1e-3
+        swapped += 1
+    assert swapped >= 4 and single >= 1
+
+
 def test_lightning_training_export_and_reload(tiny_world: Path, tmp_path: Path) -> None:
     cfg = _tiny_config()
     trainable = SynthProbeTrainable()
@@ -215,7 +276,7 @@ def test_specs() -> None:
     specs = {s.id: s for s in synthprobe_specs("ab" * 32)}
     assert set(specs) == ALL_IDS
     assert all(s.backbone == "synthprobe" and s.weights_sha256 == "ab" * 32 for s in specs.values())
-    higher = {"is@synthprobe", "ib@synthprobe", "clap@synthprobe", "align_acc@synthprobe"}
+    higher = {"is@synthprobe", "ib@synthprobe", "clap@synthprobe", "clap_audio@synthprobe", "align_acc@synthprobe"}
     assert {m for m, s in specs.items() if s.direction == Direction.HIGHER} == higher
 
 
@@ -242,7 +303,8 @@ def test_family_computes_every_id_deterministically(tiny_world: Path) -> None:
         family = SynthProbeMetrics(probe, use_cache=use_cache, bootstrap_resamples=100)
         for i, clip in enumerate(clips):
             gen = clip.reference if i % 2 else torch.randn(clip.reference.shape, generator=torch.Generator().manual_seed(i)) * 0.1
-            family.update(_sample(clip, gen))
+            prefix = clip.reference[: int(1.5 * RATE)]  # conditioning audio, as test-fe's given prefix
+            family.update(ClipSample(**(_sample(clip, gen).__dict__ | {"conditioning": prefix, "conditioning_rate": RATE})))
         return {r.id: r for r in family.compute()}
 
     first, second, cached = run(False), run(True), run(True)
@@ -256,6 +318,7 @@ def test_family_computes_every_id_deterministically(tiny_world: Path) -> None:
     assert 0.0 <= first["align_acc@synthprobe"].value <= 1.0
     assert 0.0 <= first["desync@synthprobe"].value <= 1.0
     assert -1.0 <= first["ib@synthprobe"].value <= 1.0 and -1.0 <= first["clap@synthprobe"].value <= 1.0
+    assert -1.0 <= first["clap_audio@synthprobe"].value <= 1.0
     assert first["is@synthprobe"].value >= 1.0 - 1e-9 and first["kl@synthprobe"].value >= 0.0
     # clips without a reference, caption or frames are dropped from the metrics that need them
     family = SynthProbeMetrics(probe, use_cache=False, bootstrap_resamples=50)
@@ -264,99 +327,71 @@ def test_family_computes_every_id_deterministically(tiny_world: Path) -> None:
         family.update(ClipSample(s.id, s.generated, RATE, None, None, 4.0, caption=None, frames=None))
     out = {r.id: r for r in family.compute()}
     assert out["is@synthprobe"].n == 3 and out["fd@synthprobe"].value is None and out["clap@synthprobe"].n == 0
+    assert out["clap_audio@synthprobe"].n == 0 and out["clap_audio@synthprobe"].value is None
     assert set(out["ib@synthprobe"].dropped) == {c.record.id for c in clips[:3]}
 
 
 # ---------------------------------------------------------------- sanity tests of the trained probe
 
-# Thresholds. Measured with the shipped probe (synthprobe-v1, 2000 steps) on the 44 tiny-world clips
-# below / on the 300 clips of synthfoley-test (the asset's JSON holds every figure):
-#   DeSync of shift k x 0.2 s, k = 0..4: 0.002 0.198 0.398 0.598 0.798 / 0.003 0.203 0.400 0.601 0.800
-#   Align Acc: ground truth 0.977 / 0.987; delayed by 0.2-1.0 s: 0.000 / 0.000
-#   wrong class: KL 0 -> 8.06 / 0 -> 8.51; IB-style 0.729 -> 0.074 / 0.735 -> -0.016
-#   |IB(gt) - IB(shift 0.6 s)|: 0.005 / 0.003; IS(re-paired) / IS(gt): 1.013 / 0.981
+# Thresholds (PROTOCOL.md "SynthFoley probes"). The variants are those of v2abench.probes.sanity, scored
+# on the 44 tiny-world clips below (train, val, test: the probe never saw them, it trains on the probe
+# split only). The figures each threshold was set against, for v1 -> v2 on these clips and on the 300
+# clips of synthfoley-test, are in the assets' JSON and model cards (synthprobe-v2.md).
 DESYNC_TOLERANCE = 0.05  # |DeSync(shift k x 0.2 s) - k x 0.2 s| <= 0.05 s for k = 0..4
 ALIGN_ACC_GT_MIN = 0.90  # Align Acc of ground truth >= 0.90
-ALIGN_ACC_SHIFTED_MAX = 0.10  # Align Acc of audio delayed by >= 0.6 s <= 0.10
+ALIGN_ACC_SHIFTED_MAX = 0.10  # Align Acc of audio delayed by >= 0.4 s <= 0.10
+ALIGN_ACC_SHIFT_02_MAX = 0.25  # delayed by 0.2 s (the edge of "misaligned"; jitter is only 0.04 s) <= 0.25
+ALIGN_ACC_UNRELATED_MAX = 0.10  # another clip's audio, noise, silence <= 0.10
+ALIGN_ACC_CODEC_MIN = 0.90  # each shipped codec's round trip >= 0.90 ...
+CODEC_DESYNC_MAX = 0.05  # ... with DeSync <= 0.05 s
+ALIGN_ACC_DEGRADED_MIN = 0.90  # 30 and 20 dB SNR, random EQ/gain, a 40 ms delay >= 0.90 (v1: 0.80 at 20 dB, 0.23 at 40 ms)
+ALIGN_ACC_MATERIAL_MIN = 0.80  # another material on the same events: "mostly aligned" >= 0.80 ...
+MATERIAL_DESYNC_MAX = 0.05  # ... with DeSync <= 0.05 s
 WRONG_KL_MIN_RISE = 2.0  # KL(wrong class) >= KL(gt) + 2.0 nats
 WRONG_IB_MIN_DROP = 0.3  # IB-style(wrong class) <= IB-style(gt) - 0.3
 IS_TIE_TOLERANCE = 0.10  # IS is blind to pairing and timing: GT >= 0.90 x IS of shifted / re-paired audio
 IB_SHIFT_TOLERANCE = 0.02  # the IB-style cosine is blind to timing: |GT - shifted| <= 0.02
 SNR_LEVELS = (30, 20, 10, 0)
 
-TRAINED_PATH = os.environ.get("V2ABENCH_SYNTHPROBE") or (str(shipped_asset()[0]) if shipped_asset()[0].is_file() else None)
-needs_trained = pytest.mark.skipif(TRAINED_PATH is None, reason="the trained SynthFoley probe is not shipped yet "
-                                   "(v2abench/assets/synthprobe-v1.safetensors; or set V2ABENCH_SYNTHPROBE)")
-
-
-def _rms(x: torch.Tensor) -> float:
-    return float(x.pow(2).mean().sqrt())
-
-
-def degrade(kind: str, ref: torch.Tensor, index: int, other: torch.Tensor | None = None) -> torch.Tensor:
-    """The degraded "generated" audio of one clip (see the module docstring)."""
-    gen = torch.Generator().manual_seed(1000 + index)
-    if kind == "gt":
-        return ref.clone()
-    if kind == "silence":
-        return torch.zeros_like(ref)
-    if kind == "noise":
-        return torch.randn(ref.shape, generator=gen) * max(_rms(ref), 1e-4)
-    if kind.startswith("shift_"):
-        n = round(float(kind.split("_")[1]) * RATE)
-        return torch.cat([torch.zeros(n), ref[: ref.numel() - n]])
-    if kind.startswith("snr_"):
-        snr = float(kind.split("_")[1])
-        noise = torch.randn(ref.shape, generator=gen)
-        return ref + noise * (_rms(ref) / 10 ** (snr / 20))
-    if kind == "wrong":
-        assert other is not None
-        out = torch.zeros_like(ref)
-        out[: min(ref.numel(), other.numel())] = other[: ref.numel()]
-        return out
-    raise ValueError(kind)
-
-
-def wrong_class_partner(labels: list[set[str]], i: int) -> int:
-    """The next clip (cyclically) whose on-screen classes share none with clip ``i``'s."""
-    n = len(labels)
-    for step in range(1, n):
-        j = (i + step) % n
-        if not labels[i] & labels[j]:
-            return j
-    raise ValueError("no clip of another class")
-
+TRAINED_PATH = os.environ.get("V2ABENCH_SYNTHPROBE") or str(shipped_asset()[0])
 
 VARIANTS = ("gt", "noise", "silence", "wrong", *[f"shift_{0.2 * k:.1f}" for k in range(1, 5)],
-            *[f"snr_{s}" for s in SNR_LEVELS])
+            *[f"snr_{s}" for s in SNR_LEVELS], "rvq", "latent", "material", "eq", "jitter")
 
 
-def evaluate_variants(probe: Any, clips: list[Any], variants: tuple[str, ...] = VARIANTS) -> dict[str, dict[str, float]]:
-    """``{variant: {metric id: value}}`` of the family over ``clips`` (decoded eval clips)."""
-    labels = [{lb for lb in c.record.labels if lb in CLASS_NAMES} for c in clips]
-    out: dict[str, dict[str, float]] = {}
-    for kind in variants:
-        family = SynthProbeMetrics(probe, bootstrap_resamples=100)
-        for i, clip in enumerate(clips):
-            other = clips[wrong_class_partner(labels, i)].reference if kind == "wrong" else None
-            family.update(_sample(clip, degrade(kind, clip.reference, i, other)))
-        out[kind] = {r.id: r.value for r in family.compute()}
-    return out
+def test_shipped_probes_are_committed_with_their_sha256() -> None:
+    """Every shipped probe version is in the checkout with the sha256 the registry records (a missing
+    or changed asset fails here, loudly); v2 is the default and v1 stays loadable for old results."""
+    from v2abench.probes.load import SHIPPED_VERSION, SHIPPED_VERSIONS, file_sha256
+    from v2abench.weights import SHIPPED_ASSETS
+
+    assert SHIPPED_VERSION == "v2" and set(SHIPPED_VERSIONS) == {"v1", "v2"}
+    for version in SHIPPED_VERSIONS:
+        weights, meta = shipped_asset(version)
+        assert weights.is_file() and meta.is_file(), weights
+        assert file_sha256(weights) == SHIPPED_ASSETS[f"synthprobe-{version}"], version
+        assert weights.stat().st_size <= 8 * 2**20
+        probe = load_synthprobe(weights)
+        assert probe.meta["version"] == version and probe.weights_sha256 == SHIPPED_ASSETS[f"synthprobe-{version}"]
+    assert shipped_asset()[0] == shipped_asset("v2")[0]
 
 
 @pytest.fixture(scope="module")
 def sanity(tiny_world: Path) -> dict[str, dict[str, float]]:
-    assert TRAINED_PATH is not None
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     with pytest.MonkeyPatch.context() as mp:  # module scope: the per-test home is not set up yet
         mp.setenv("V2ABENCH_HOME", str(tiny_world.parent.parent))
         probe = load_synthprobe(TRAINED_PATH)
-        clips = [c for split in ("synthfoley-tiny-train", "synthfoley-tiny-val", "synthfoley-tiny-test")
-                 for c in _decoded_samples(split)]
-        result = evaluate_variants(probe, clips)
+        clips = _eval_clips()
+        result = evaluate_variants(probe, clips, VARIANTS)
     torch.set_num_threads(threads)
     return result
+
+
+def _eval_clips() -> list[Any]:
+    return [c for split in ("synthfoley-tiny-train", "synthfoley-tiny-val", "synthfoley-tiny-test")
+            for c in _decoded_samples(split)]
 
 
 def _better(mid: str, a: float, b: float) -> bool:
@@ -370,17 +405,16 @@ def _better(mid: str, a: float, b: float) -> bool:
 # metrics cannot see pairing: for "wrong" (the test set's own sounds, re-paired) KAD and FAD-inf are
 # not compared and IS only within IS_TIE_TOLERANCE. IS and the IB-style score are semantic, blind to
 # timing by design (as ImageBind's is): for "shift_0.6" they are only required to stay within
-# IS_TIE_TOLERANCE / IB_SHIFT_TOLERANCE of ground truth.
+# IS_TIE_TOLERANCE / IB_SHIFT_TOLERANCE of ground truth. clap_audio needs conditioning audio (none here).
 NOT_COMPARED = {("wrong", "kad@synthprobe"), ("wrong", "fad_inf@synthprobe")}
 TIES = {("wrong", "is@synthprobe"), ("shift_0.6", "is@synthprobe"), ("shift_0.6", "ib@synthprobe")}
 
 
-@needs_trained
 def test_ground_truth_is_best_on_every_metric(sanity: dict[str, dict[str, float]]) -> None:
     gt = sanity["gt"]
     assert abs(gt["fd@synthprobe"]) < 1e-3 and gt["kl@synthprobe"] < 1e-9  # identical embeddings (sqrtm round-off)
     for kind in ("noise", "silence", "wrong", "shift_0.6"):
-        for mid in sorted(ALL_IDS):
+        for mid in sorted(ALL_IDS - {"clap_audio@synthprobe"}):
             if (kind, mid) in NOT_COMPARED:
                 continue
             if (kind, mid) in TIES:
@@ -392,7 +426,6 @@ def test_ground_truth_is_best_on_every_metric(sanity: dict[str, dict[str, float]
             assert _better(mid, gt[mid], sanity[kind][mid]), (kind, mid, gt[mid], sanity[kind][mid])
 
 
-@needs_trained
 def test_desync_tracks_the_shift(sanity: dict[str, dict[str, float]]) -> None:
     for k in range(5):
         kind = "gt" if k == 0 else f"shift_{0.2 * k:.1f}"
@@ -400,21 +433,81 @@ def test_desync_tracks_the_shift(sanity: dict[str, dict[str, float]]) -> None:
         assert abs(desync - 0.2 * k) <= DESYNC_TOLERANCE, (k, desync)
 
 
-@needs_trained
 def test_fd_rises_as_snr_falls(sanity: dict[str, dict[str, float]]) -> None:
     fds = [sanity["gt"]["fd@synthprobe"]] + [sanity[f"snr_{s}"]["fd@synthprobe"] for s in SNR_LEVELS]
     assert all(b > a for a, b in itertools.pairwise(fds)), fds
 
 
-@needs_trained
 def test_wrong_class_worsens_kl_and_ib(sanity: dict[str, dict[str, float]]) -> None:
     gt, wrong = sanity["gt"], sanity["wrong"]
     assert wrong["kl@synthprobe"] >= gt["kl@synthprobe"] + WRONG_KL_MIN_RISE
     assert wrong["ib@synthprobe"] <= gt["ib@synthprobe"] - WRONG_IB_MIN_DROP
 
 
-@needs_trained
 def test_align_acc_high_for_ground_truth_low_for_shifted(sanity: dict[str, dict[str, float]]) -> None:
     assert sanity["gt"]["align_acc@synthprobe"] >= ALIGN_ACC_GT_MIN
-    for kind in ("shift_0.6", "shift_0.8"):
+    assert sanity["shift_0.2"]["align_acc@synthprobe"] <= ALIGN_ACC_SHIFT_02_MAX
+    for kind in ("shift_0.4", "shift_0.6", "shift_0.8"):
         assert sanity[kind]["align_acc@synthprobe"] <= ALIGN_ACC_SHIFTED_MAX, kind
+
+
+def test_align_acc_low_for_unrelated_audio(sanity: dict[str, dict[str, float]]) -> None:
+    """Another clip's audio (of other classes), noise and silence are never aligned."""
+    for kind in ("wrong", "noise", "silence"):
+        assert sanity[kind]["align_acc@synthprobe"] <= ALIGN_ACC_UNRELATED_MAX, (kind, sanity[kind]["align_acc@synthprobe"])
+
+
+def test_codec_round_trips_are_aligned(sanity: dict[str, dict[str, float]]) -> None:
+    """What a token or latent model can at best produce must read as aligned (the codec ceilings)."""
+    for kind in ("rvq", "latent"):
+        assert sanity[kind]["n"] == sanity["gt"]["n"] == 44
+        assert sanity[kind]["align_acc@synthprobe"] >= ALIGN_ACC_CODEC_MIN, (kind, sanity[kind]["align_acc@synthprobe"])
+        assert sanity[kind]["desync@synthprobe"] <= CODEC_DESYNC_MAX, (kind, sanity[kind]["desync@synthprobe"])
+
+
+def test_noise_eq_and_jitter_keep_audio_aligned(sanity: dict[str, dict[str, float]]) -> None:
+    """A probe of alignment, not fidelity: 20-30 dB SNR, EQ/gain and a 40 ms delay stay aligned."""
+    for kind in ("snr_30", "snr_20", "eq", "jitter"):
+        assert sanity[kind]["align_acc@synthprobe"] >= ALIGN_ACC_DEGRADED_MIN, (kind, sanity[kind]["align_acc@synthprobe"])
+        assert sanity[kind]["desync@synthprobe"] <= CODEC_DESYNC_MAX, (kind, sanity[kind]["desync@synthprobe"])
+
+
+def test_other_material_on_the_same_events_is_aligned(sanity: dict[str, dict[str, float]]) -> None:
+    """What text- and audio-controlled outputs are by design (test-tc / test-ac references)."""
+    material = sanity["material"]
+    assert material["n"] >= 15  # the clips whose main action takes several materials
+    assert material["align_acc@synthprobe"] >= ALIGN_ACC_MATERIAL_MIN, material["align_acc@synthprobe"]
+    assert material["desync@synthprobe"] <= MATERIAL_DESYNC_MAX, material["desync@synthprobe"]
+
+
+def test_v1_fails_what_v2_fixes(tiny_world: Path) -> None:
+    """The thresholds above catch the bug they name: the shipped v1 probe (an exact-match detector,
+    its aligned head trained on pristine renders only) reads a 40 ms delay as misaligned."""
+    probe = load_synthprobe(shipped_asset("v1")[0])
+    jitter = evaluate_variants(probe, _eval_clips(), ("jitter",))["jitter"]
+    assert jitter["align_acc@synthprobe"] < ALIGN_ACC_DEGRADED_MIN, jitter
+
+
+def test_clap_audio_scores_the_conditioning_audio(tiny_world: Path) -> None:
+    """clap_audio@synthprobe = mean cosine(conditioning audio, generated audio) over the clips that
+    carry conditioning audio; the others are dropped from it (and only from it)."""
+    clips = _decoded_samples("synthfoley-tiny-test", limit=4)
+    probe = random_synthprobe(0, [c.record.caption or "" for c in clips])
+    family = SynthProbeMetrics(probe, use_cache=False, bootstrap_resamples=50)
+    gen = torch.Generator().manual_seed(0)
+    expected = {}
+    for i, clip in enumerate(clips):
+        sample = _sample(clip, clip.reference)
+        if i < 3:
+            style = torch.randn(2 * RATE, generator=gen) * 0.1
+            sample = ClipSample(**(sample.__dict__ | {"conditioning": style if i else clip.reference, "conditioning_rate": RATE}))
+            with torch.no_grad():
+                a, b = probe.encode_audio(style if i else clip.reference), probe.encode_audio(sample.generated)
+            expected[clip.record.id] = float(torch.nn.functional.cosine_similarity(a["embedding"], b["embedding"])[0])
+        family.update(sample)
+    out = {r.id: r for r in family.compute()}["clap_audio@synthprobe"]
+    assert out.n == 3 and set(out.dropped) == {clips[3].record.id}
+    assert out.value == pytest.approx(float(np.mean(list(expected.values()))), abs=1e-5)
+    assert expected[clips[0].record.id] == pytest.approx(1.0, abs=1e-5)  # the same audio: cosine 1
+    assert out.value < 1.0 - 1e-3  # random style clips are not the generated audio
+    assert out.per_clip is not None and set(out.per_clip["value"]) == set(expected)

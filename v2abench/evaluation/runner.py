@@ -125,6 +125,8 @@ def _sample(clip: DecodedClip, audio: torch.Tensor, rate: int, duration: float, 
         fps=EVAL_FPS,
         seconds=seconds,
         nfe=nfe,
+        conditioning=None if part.conditioning is None else remove_dc(part.conditioning),
+        conditioning_rate=EVAL_RATE,
     )
 
 

@@ -19,6 +19,14 @@ per epoch of whole batches, so a batch never holds a clip twice) is one clip wit
 - the target offset index of the shifted pair, ``centre - k`` (the shifted audio *leads* the video
   by ``k*step`` seconds, i.e. its offset is ``-k*step``: positive offsets are late audio);
 - ``train_key_frames`` appearance frames drawn from the cached ones, the caption's token ids.
+
+With ``augment`` (synthprobe v2; see :mod:`v2abench.probes.augment`) an item also holds a
+*positive*: an aligned window of the same span from a random source (pristine, a codec round trip,
+or another material on the same events; ``augment["sources"]`` gives the probabilities), cropped
+with up to +-40 ms jitter, with random EQ/gain and 20-30 dB SNR noise; ``positive_same_class`` says
+whether it keeps the clip's classes (every source but ``material``). The *shifted* window is then
+drawn the same way (its own source and augmentations), so that degraded audio is seen at every
+offset and "degraded" is no cue to "aligned".
 """
 
 from __future__ import annotations
@@ -43,6 +51,7 @@ from v2abench.data.feature_cache import FeatureCache
 from v2abench.data.splits import SplitData, load_split
 from v2abench.data.synthfoley.spec import AMBIENCES, CLASS_NAMES
 from v2abench.media import decode_clip
+from v2abench.probes.augment import augment_window, jitter_samples, pick_source
 from v2abench.probes.synthprobe import (
     SynthProbeConfig,
     encode_text,
@@ -122,8 +131,12 @@ class ProbeWindows(Dataset[dict[str, torch.Tensor]]):
     """``length`` seeded training items (see the module docstring) from :func:`load_probe_data` output."""
 
     def __init__(self, data: dict[str, Any], cfg: SynthProbeConfig, *, window_seconds: float, length: int,
-                 train_key_frames: int = 3, batch_size: int = 1, seed: int = 0) -> None:
+                 train_key_frames: int = 3, batch_size: int = 1, seed: int = 0,
+                 augment: dict[str, Any] | None = None, variants: dict[str, torch.Tensor] | None = None) -> None:
         self.data, self.cfg = data, cfg
+        self.augment, self.variants = augment, variants
+        if augment is not None and variants is None:
+            raise ValueError("augmented windows need the split's variants (load_probe_variants)")
         self.window, self.length, self.seed = window_seconds, length, seed
         self.train_key_frames = train_key_frames
         self.n = len(data["ids"])
@@ -164,7 +177,7 @@ class ProbeWindows(Dataset[dict[str, torch.Tensor]]):
         s0 = a0 + round(shift * cfg.sample_rate)
         audio = d["audio"][clip]
         keys = np.sort(rng.choice(d["keys"].shape[1], size=self.train_key_frames, replace=False))
-        return {
+        item = {
             "lowres": d["lowres"][clip, f0 : f0 + self.win_frames],
             "keys": d["keys"][clip, torch.from_numpy(keys)],
             "audio": audio[a0 : a0 + self.win_samples].float() / _INT16,
@@ -175,28 +188,50 @@ class ProbeWindows(Dataset[dict[str, torch.Tensor]]):
             "tokens": self.tokens[clip],
             "lengths": self.lengths[clip],
         }
+        if self.augment is not None:
+            source = pick_source(rng, self.augment["sources"], bool(self.variants["has_material"][clip]))  # type: ignore[index]
+            item["positive"] = self._augmented(source, clip, a0, rng)
+            item["positive_same_class"] = torch.tensor(source != "material")
+            item["shifted"] = self._augmented(pick_source(rng, self.augment["sources"], bool(self.variants["has_material"][clip])),  # type: ignore[index]
+                                              clip, s0, rng)
+        return item
+
+    def _augmented(self, source: str, clip: int, start: int, rng: np.random.Generator) -> torch.Tensor:
+        """The window at ``start`` (+ jitter, kept inside the clip) of ``source``, EQ'd and noised."""
+        assert self.augment is not None and self.variants is not None
+        track = self.data["audio"][clip] if source == "pristine" else self.variants[source][clip]
+        start = start + jitter_samples(rng, self.augment, self.cfg.sample_rate)
+        start = min(max(start, 0), track.shape[0] - self.win_samples)
+        return augment_window(track[start : start + self.win_samples].float() / _INT16, rng, self.augment)
 
 
 class ProbeDataModule(L.LightningDataModule):
     """Batches of :class:`ProbeWindows` from the probe split; ``steps`` batches make one epoch."""
 
     def __init__(self, split: str, cfg: SynthProbeConfig, *, window_seconds: float = 3.0, batch_size: int = 16,
-                 train_key_frames: int = 3, steps: int = 1000, seed: int = 0, progress: bool = True) -> None:
+                 train_key_frames: int = 3, steps: int = 1000, seed: int = 0, progress: bool = True,
+                 augment: dict[str, Any] | None = None) -> None:
         super().__init__()
         self.split, self.cfg = split, cfg
         self.window_seconds, self.batch_size, self.train_key_frames = window_seconds, batch_size, train_key_frames
-        self.steps, self.seed, self.progress = steps, seed, progress
+        self.steps, self.seed, self.progress, self.augment = steps, seed, progress, augment
         self.data: dict[str, Any] | None = None
+        self.variants: dict[str, torch.Tensor] | None = None
 
     def setup(self, stage: str | None = None) -> None:
         if self.data is None:
             self.data = load_probe_data(self.split, self.cfg, self.progress)
+        if self.augment is not None and self.variants is None:
+            from v2abench.probes.augment import load_probe_variants
+
+            self.variants = load_probe_variants(self.split, self.data["audio"])
 
     def dataset(self) -> ProbeWindows:
         self.setup()
         assert self.data is not None
         return ProbeWindows(self.data, self.cfg, window_seconds=self.window_seconds, length=self.steps * self.batch_size,
-                            train_key_frames=self.train_key_frames, batch_size=self.batch_size, seed=self.seed)
+                            train_key_frames=self.train_key_frames, batch_size=self.batch_size, seed=self.seed,
+                            augment=self.augment, variants=self.variants)
 
     def train_dataloader(self) -> DataLoader[dict[str, torch.Tensor]]:
         return DataLoader(self.dataset(), batch_size=self.batch_size, shuffle=False, num_workers=0, drop_last=True)

@@ -4,8 +4,10 @@ Layouts read:
 
 - a run folder (or its ``model.safetensors``), written by
   :meth:`~v2abench.probes.training.SynthProbeTrainable.export`;
-- the shipped asset ``v2abench/assets/synthprobe-v1.safetensors`` (+ ``synthprobe-v1.json``, its
-  record: training config, steps, time and the sanity figures measured on synthfoley-test).
+- a shipped asset ``v2abench/assets/synthprobe-<version>.safetensors`` (+ ``.json``, its record:
+  training config, steps, time and the sanity figures; + ``.md``, its model card). ``v2`` is the
+  default of every ``@synthprobe`` metric; ``v1`` (whose aligned head only knew pristine renders)
+  stays loadable for results that name it by sha256 (:data:`SHIPPED_VERSIONS`).
 
 The model config and vocabulary are read from the safetensors metadata, so the file's sha256
 (``weights_sha256`` on the loaded probe) identifies everything the metrics depend on.
@@ -28,12 +30,19 @@ from v2abench.weights import MissingWeightsError
 
 ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
 SHIPPED_VERSION = "v1"
+"""The probe the metrics load by default."""
+SHIPPED_VERSIONS = ("v1", "v2")
+"""Every shipped probe (``v2abench.weights.SHIPPED_ASSETS`` holds their sha256)."""
 TRAIN_COMMAND = "v2abench train --model synthprobe --config quick"
 
 
-def shipped_asset() -> tuple[Path, Path]:
-    """``(weights, meta)`` paths of the shipped probe (they may not exist)."""
-    stem = f"synthprobe-{SHIPPED_VERSION}"
+def shipped_asset(version: str | None = None) -> tuple[Path, Path]:
+    """``(weights, meta)`` paths of the shipped probe ``version`` (default :data:`SHIPPED_VERSION`;
+    they may not exist)."""
+    version = version or SHIPPED_VERSION
+    if version not in SHIPPED_VERSIONS:
+        raise ValueError(f"no shipped synthprobe {version!r}; shipped: {', '.join(SHIPPED_VERSIONS)}")
+    stem = f"synthprobe-{version}"
     return ASSETS_DIR / f"{stem}.safetensors", ASSETS_DIR / f"{stem}.json"
 
 

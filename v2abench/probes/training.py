@@ -25,6 +25,15 @@ at a random level between -60 and -10 dBFS), then minimises
   shifted audio) with ``|offset| >= aligned_min_offset`` (0.3 s), (video, another clip's audio) and
   (video, null); pairs shifted by less are left out.
 
+With an ``augment`` section (v2; :mod:`v2abench.probes.augment`) each item also holds an augmented
+*positive* (a codec round trip, another material on the same events, EQ/gain, 20-30 dB noise,
++-40 ms jitter; the shifted window is augmented the same way), and
+
+- ``cls`` also covers the positives that keep the clip's classes (not another material);
+- ``offset`` adds ``offset_positive`` x cross-entropy of (video, positive) against offset 0;
+- ``aligned`` takes the positives and the pristine windows as aligned; the negatives are built
+  from augmented audio (shifted, another clip's positive), so a degradation is no cue either way.
+
 ``export`` writes ``model.safetensors`` (fp32; the resolved model config with the vocabulary is in
 the safetensors metadata, so the weights hash covers it) and ``meta.json`` into the run folder.
 """
@@ -60,6 +69,8 @@ NAME = "synthprobe"
 
 DEFAULT_LOSS = {"cls": 1.0, "video_cls": 0.5, "ambience": 0.5, "null_cls": 0.5, "nce_av": 1.0, "nce_at": 1.0,
                 "offset": 1.0, "offset_flat": 0.5, "aligned": 1.0}
+OFFSET_POSITIVE = 0.5
+"""Weight of the (video, positive) -> offset 0 term inside ``offset`` (v2)."""
 
 
 def probe_config(config: dict[str, Any], vocab: list[str] | None = None) -> SynthProbeConfig:
@@ -116,31 +127,43 @@ class SynthProbeModule(L.LightningModule):
         p, cfg, w = self.probe, self.probe_cfg, self.weights
         b = batch["audio"].shape[0]
         nulls = self._nulls(batch["audio"].shape[1]).to(batch["audio"])
-        audio = p.audio(torch.cat([batch["audio"], batch["shifted"], nulls]))
+        augmented = "positive" in batch
+        extra = [batch["positive"]] if augmented else []
+        audio = p.audio(torch.cat([batch["audio"], batch["shifted"], *extra, nulls]))
         aligned = {k: v[:b] for k, v in audio.items()}
         shifted = {k: v[b : 2 * b] for k, v in audio.items()}
-        null = {k: v[2 * b :] for k, v in audio.items()}
+        positive = {k: v[2 * b : 3 * b] for k, v in audio.items()} if augmented else aligned
+        null = {k: v[(3 if augmented else 2) * b :] for k, v in audio.items()}
         video = p.video(batch["lowres"], batch["keys"])
         text = p.text(batch["tokens"], batch["lengths"])
         n_null = null["embedding"].shape[0]
 
         parts: dict[str, torch.Tensor] = {}
-        parts["cls"] = 0.5 * (_soft_ce(aligned["logits"], batch["classes"]) + _soft_ce(shifted["logits"], batch["classes"]))
+        if augmented:
+            same = batch["positive_same_class"].bool()
+            pos_cls = _soft_ce(positive["logits"][same], batch["classes"][same]) if bool(same.any()) else aligned["logits"].sum() * 0.0
+            parts["cls"] = 0.5 * (_soft_ce(aligned["logits"], batch["classes"]) + pos_cls)
+        else:
+            parts["cls"] = 0.5 * (_soft_ce(aligned["logits"], batch["classes"]) + _soft_ce(shifted["logits"], batch["classes"]))
         parts["video_cls"] = _soft_ce(video["logits"], batch["classes"])
         parts["ambience"] = F.binary_cross_entropy_with_logits(aligned["ambience"], batch["ambience"])
         parts["null_cls"] = _uniform_ce(null["logits"])
         parts["nce_av"] = _info_nce(video["embedding"], aligned["embedding"], null["embedding"], p.log_temp_av)
         parts["nce_at"] = _info_nce(text, aligned["embedding"], null["embedding"], p.log_temp_at)
 
-        other = {k: v.roll(1, dims=0) for k, v in aligned.items()}  # another clip's audio (distinct clips)
+        other = {k: v.roll(1, dims=0) for k, v in positive.items()}  # another clip's audio (distinct clips)
         video_n = {k: v[:n_null] for k, v in video.items()}
         off_shift, al_shift = p.pair_logits(video, shifted)
         off_other, al_other = p.pair_logits(video, other)
         off_null, al_null = p.pair_logits(video_n, null)
-        _, al_pos = p.pair_logits(video, aligned)
-        parts["offset"] = F.cross_entropy(off_shift, batch["offset"])
-        parts["offset_flat"] = 0.5 * (_uniform_ce(off_other) + _uniform_ce(off_null))
+        off_pos, al_pos = p.pair_logits(video, positive)
         half = cfg.num_offsets // 2
+        parts["offset"] = F.cross_entropy(off_shift, batch["offset"])
+        if augmented:
+            parts["offset"] = parts["offset"] + OFFSET_POSITIVE * F.cross_entropy(off_pos, torch.full_like(batch["offset"], half))
+            _, al_pristine = p.pair_logits(video, aligned)
+            al_pos = torch.cat([al_pos, al_pristine])
+        parts["offset_flat"] = 0.5 * (_uniform_ce(off_other) + _uniform_ce(off_null))
         far = (batch["offset"] - half).abs() >= round(cfg.aligned_min_offset / cfg.offset_step)
         bce = F.binary_cross_entropy_with_logits
         neg_shift = bce(al_shift[far], torch.zeros_like(al_shift[far])) if bool(far.any()) else al_shift.sum() * 0.0
@@ -156,6 +179,7 @@ class SynthProbeModule(L.LightningModule):
                 "offset_acc": (pred == batch["offset"]).float().mean(),
                 "offset_mae_s": ((pred - batch["offset"]).abs().float() * cfg.offset_step).mean(),
                 "aligned_pos_acc": (al_pos > 0).float().mean(),
+                "positive_offset_acc": (off_pos.argmax(-1) == half).float().mean(),
                 "aligned_neg_acc": torch.cat([al_shift[far], al_other, al_null]).lt(0).float().mean(),
             }
         metrics = {"train/loss": loss.detach()} | {f"train/{k}": v.detach() for k, v in (parts | stats).items()}
@@ -215,7 +239,7 @@ class SynthProbeTrainable:
                                batch_size=int(data.get("batch_size", 16)),
                                train_key_frames=int(data.get("train_key_frames", 3)),
                                steps=int(config.get("trainer", {}).get("max_steps", 1000)),
-                               seed=int(config.get("seed", 0)))
+                               seed=int(config.get("seed", 0)), augment=config.get("augment"))
 
     def export(self, module: L.LightningModule, config: dict[str, Any], run_dir: Path) -> Path:
         assert isinstance(module, SynthProbeModule)
