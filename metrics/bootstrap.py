@@ -4,6 +4,14 @@ Per-clip metrics resample clips with replacement (1000 resamples by default). A 
 of sums over clips (e.g. onset hits / reference onsets) passes its per-clip numerators and
 denominators, so each resample recomputes the ratio rather than averaging per-clip ratios.
 
+Distribution metrics (FD, KAD, FAD-inf) and IS resample clips *paired* (one draw of clip indices
+serves the generated and the reference set) and, for embeddings with several rows per clip (VGGish
+frames), by clip: a resample is a weight per row, the number of times its clip was drawn
+(:func:`row_weights`). Their resamples are biased (FD up by about d/N, IS down under duplicates), so a
+plain percentile interval can miss the estimate; :func:`shifted_interval` shifts it by the bootstrap
+bias ``b = mean_b(T*_b) - T`` (by ``2b``, then extended to hold ``T``, for the plug-in FD whose own
+bias ``b`` estimates) and clamps it at 0 for distances.
+
 Cost: intervals must take at most 20% of an evaluation. Every function that computes an interval is
 wrapped in :func:`interval_code`, which adds its wall clock to a process-wide total
 (:func:`interval_seconds`); the runner records the share in a result's ``timing["intervals"]``.
@@ -50,11 +58,58 @@ def bootstrap_indices(n: int, resamples: int, seed: int) -> np.ndarray:
     return rng.integers(0, n, size=(resamples, n))
 
 
+def clip_rows(sizes: list[int] | np.ndarray) -> np.ndarray:
+    """The clip index of each row when clip ``i`` contributes ``sizes[i]`` consecutive rows."""
+    return np.repeat(np.arange(len(sizes)), np.asarray(sizes, dtype=np.int64))
+
+
+def row_weights(idx: np.ndarray, n_clips: int, clip_of_row: np.ndarray | None = None) -> np.ndarray:
+    """``[B, rows]`` float64 weights of resamples ``idx`` (``[B, k]`` clip indices): how often each
+    row's clip was drawn (``clip_of_row=None``: one row per clip)."""
+    idx = np.atleast_2d(np.asarray(idx, dtype=np.int64))
+    offsets = (np.arange(idx.shape[0]) * n_clips)[:, None]
+    counts = np.bincount((idx + offsets).ravel(), minlength=idx.shape[0] * n_clips).reshape(idx.shape[0], n_clips)
+    counts = counts.astype(np.float64)
+    return counts if clip_of_row is None else counts[:, clip_of_row]
+
+
 def percentile_interval(values: np.ndarray) -> tuple[float, float] | None:
+    values = np.asarray(values, dtype=np.float64)
     values = values[np.isfinite(values)]
     if values.size == 0:
         return None
     lo, hi = np.percentile(values, [2.5, 97.5])
+    return float(lo), float(hi)
+
+
+def shifted_interval(values: np.ndarray, point: float, floor: float | None = None,
+                     bias_corrected: bool = False) -> tuple[float, float] | None:
+    """Percentile interval of resampled ``values`` around ``point``, clamped at ``floor`` (0 for distances).
+
+    With ``b = mean(values) - point`` (the bootstrap bias) and ``[P2.5, P97.5]`` the percentiles:
+
+    - ``bias_corrected=False``: ``[P2.5 - b, P97.5 - b]``, centred on ``point``. Right for an estimate
+      that is unbiased for its own target (a U-statistic, IS at a fixed split size) whose resamples are
+      biased only because they repeat clips.
+    - ``bias_corrected=True``: ``[P2.5 - 2b, P97.5 - 2b]``, centred on the bias-corrected estimate
+      ``point - b``, then extended to contain ``point``. Right for a plug-in estimate such as FD, whose
+      resample bias estimates its own bias (FD is biased up by about d/N): centring on ``point`` alone
+      covers the true value in only ~75-88% of simulated trials, this in ~93-100%.
+
+    Both hold ``point`` whenever the mean of the resamples lies in their 2.5..97.5 percentile range
+    (the second always).
+    """
+    values = np.asarray(values, dtype=np.float64)
+    interval = percentile_interval(values)
+    if interval is None:
+        return None
+    bias = float(np.mean(values[np.isfinite(values)])) - point
+    if bias_corrected:
+        lo, hi = min(point, interval[0] - 2.0 * bias), max(point, interval[1] - 2.0 * bias)
+    else:
+        lo, hi = interval[0] - bias, interval[1] - bias
+    if floor is not None:
+        lo, hi = max(lo, floor), max(hi, floor)
     return float(lo), float(hi)
 
 
@@ -92,31 +147,3 @@ def statistic_interval(
         return None
     idx = bootstrap_indices(n, resamples, seed)
     return percentile_interval(np.array([statistic(row) for row in idx], dtype=np.float64))
-
-
-@interval_code
-def inception_score_interval(logits: Any, resamples: int = 200, seed: int = 0) -> tuple[float, float] | None:
-    """Interval of the Inception score over resampled clips, all resamples at once.
-
-    The same numbers as ``statistic_interval(n, lambda idx: inception_score(logits[idx])[0], ...)``
-    (:func:`~v2abench.metrics.class_scores.inception_score`: seed-2020 shuffle, 10 contiguous splits),
-    vectorised over resamples: resample ``b`` scores rows ``idx_b[perm]`` of the clip posteriors.
-    """
-    from v2abench.metrics.class_scores import IS_SEED, IS_SPLITS
-
-    x = np.asarray(logits.detach().cpu() if hasattr(logits, "detach") else logits, dtype=np.float64)
-    n = x.shape[0]
-    if n == 0:
-        return None
-    rows = bootstrap_indices(n, resamples, seed)[:, np.random.RandomState(IS_SEED).permutation(n)]
-    shifted = x - x.max(axis=1, keepdims=True)
-    log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-    p = np.exp(log_p)
-    splits = max(1, min(IS_SPLITS, n))
-    scores = np.zeros((rows.shape[0], splits))
-    for i in range(splits):
-        chunk = rows[:, i * n // splits : (i + 1) * n // splits]
-        cp, clp = p[chunk], log_p[chunk]  # [resamples, split size, classes]
-        marginal = cp.mean(axis=1, keepdims=True)
-        scores[:, i] = np.exp((cp * (clp - np.log(marginal))).sum(axis=-1).mean(axis=-1))
-    return percentile_interval(scores.mean(axis=1))

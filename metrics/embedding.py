@@ -7,14 +7,22 @@ name), ``kad@<bb>``, ``fad_inf@<bb>`` and, for classifiers, ``kl@<bb>`` and ``is
 
 FD uses matched pairs only (the clips that have both a generated and a reference embedding); the
 av-benchmark habit of using every cached reference clip is the variant ``unpaired_reference``, not
-implemented here. Intervals: 200 resamples of both sets with the ``eig`` trace-sqrt for FD; 1000
-clip resamples for KL and IS.
+implemented here. A frame-level backbone (VGGish) gives several rows per clip; FD, KAD and FAD-inf
+pool the rows of all clips and know which clip each row came from.
+
+Intervals (PROTOCOL.md "Statistics"): FD, KAD (200 draws) and FAD-inf (50 draws) resample clips
+*paired* -- one draw of clip indices for both sets, every frame of a drawn clip together -- and report
+the percentile interval shifted by the bootstrap bias (FD: centred on the bias-corrected value and
+extended to hold FD, see :func:`~v2abench.metrics.frechet.bootstrap_fd`), clamped at 0 (FD, KAD and
+FAD-inf values are clamped at 0 too, ``extra["clamped"]`` noting it); KL: 1000 clip resamples; IS: 200 clip resamples,
+bias-shifted, with ``is_split_size`` clips per split (None: av-benchmark's 10 splits, the default here).
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -22,10 +30,17 @@ import torch
 from v2abench.data.feature_cache import FeatureCache
 from v2abench.metrics.backbones.base import AudioBackbone, BackboneOutput
 from v2abench.metrics.base import ClipSample, Direction, MetricFamily, MetricResult, MetricSpec, by_clip
-from v2abench.metrics.bootstrap import inception_score_interval, mean_interval
-from v2abench.metrics.class_scores import inception_score, kl_per_pair
-from v2abench.metrics.frechet import FrechetDistanceError, bootstrap_fd, fad_inf, frechet_distance_features
-from v2abench.metrics.kernel_distance import kernel_audio_distance
+from v2abench.metrics.bootstrap import clip_rows, mean_interval
+from v2abench.metrics.class_scores import inception_score, inception_score_interval, kl_per_pair
+from v2abench.metrics.frechet import (
+    FrechetDistanceError,
+    bootstrap_fad_inf,
+    bootstrap_fd,
+    clamp_at_zero,
+    fad_inf,
+    frechet_distance_features,
+)
+from v2abench.metrics.kernel_distance import bootstrap_kad, kernel_audio_distance, row_paired
 
 log = logging.getLogger(__name__)
 
@@ -57,10 +72,11 @@ def audio_sha256(audio: torch.Tensor, rate: int) -> str:
 class EmbeddingMetrics(MetricFamily):
     per_clip_state = ("gen", "ref")
 
-    def __init__(self, backbone: AudioBackbone, fd_method: str = "sqrtm", **kw: object) -> None:
+    def __init__(self, backbone: AudioBackbone, fd_method: str = "sqrtm", is_split_size: int | None = None, **kw: object) -> None:
         super().__init__(**kw)  # type: ignore[arg-type]
         self.backbone = backbone
         self.fd_method = fd_method  # "sqrtm" (av-benchmark default) or the exact symmetric "eig"
+        self.is_split_size = is_split_size  # None: av-benchmark's 10 splits
         self.specs = embedding_specs(backbone.id, backbone.num_classes is not None, backbone.weights_sha256)
         self.cache = FeatureCache(backbone.id, backbone.weights_sha256, backbone.settings())
         self.gen: dict[str, BackboneOutput] = {}  # per clip id (matched pairs only)
@@ -99,26 +115,46 @@ class EmbeddingMetrics(MetricFamily):
         gen_out, ref_out = by_clip(self.gen), by_clip(self.ref)
         gen = torch.cat([o.embeddings for o in gen_out]).double().numpy()
         ref = torch.cat([o.embeddings for o in ref_out]).double().numpy()
-        results = []
-        try:
-            fd = frechet_distance_features(gen, ref, method=self.fd_method)
-            results.append(self.result(fd_id(bb), fd, n, interval=bootstrap_fd(gen, ref, 200, self.bootstrap_seed)))
-        except FrechetDistanceError as err:
-            log.error("%s failed: %s", fd_id(bb), err)
-            results.append(self.result(fd_id(bb), None, n, extra={"error": str(err)}))
-        results.append(self.result(f"kad@{bb}", kernel_audio_distance(gen, ref), n))
-        try:
-            intercept, slope = fad_inf(gen, ref, frame_level=self.backbone.frame_level, seed=self.bootstrap_seed)
-            results.append(self.result(f"fad_inf@{bb}", intercept, n, extra={"slope": slope}))
-        except (FrechetDistanceError, ValueError, np.linalg.LinAlgError) as err:
-            results.append(self.result(f"fad_inf@{bb}", None, n, extra={"error": str(err)}))
+        # the clip of each row: frames of a clip are resampled together
+        rows = {"gen_clip": clip_rows([o.embeddings.shape[0] for o in gen_out]),
+                "ref_clip": clip_rows([o.embeddings.shape[0] for o in ref_out])}
+        results = distribution_results(self.result, self.bootstrap_seed, fd_id(bb), f"kad@{bb}", f"fad_inf@{bb}", gen, ref, n,
+                                       fd_method=self.fd_method, frame_level=self.backbone.frame_level, **rows)
         if self.backbone.num_classes is not None:
             gl = torch.stack([o.logits for o in gen_out])  # type: ignore[misc]
             rl = torch.stack([o.logits for o in ref_out])  # type: ignore[misc]
             kl = kl_per_pair(gl, rl).numpy()
             results.append(self.result(f"kl@{bb}", float(kl.mean()), n, interval=mean_interval(kl, self.bootstrap_resamples, self.bootstrap_seed),
                                        per_clip=self.mean_terms(dict(zip(sorted(self.gen), kl)))))
-            mean, std = inception_score(gl)
-            interval = inception_score_interval(gl, 200, self.bootstrap_seed)
-            results.append(self.result(f"is@{bb}", mean, n, interval=interval, extra={"std_over_splits": std}))
+            mean, std = inception_score(gl, split_size=self.is_split_size)
+            interval = inception_score_interval(gl, 200, self.bootstrap_seed, split_size=self.is_split_size)
+            results.append(self.result(f"is@{bb}", mean, n, interval=interval,
+                                       extra={"std_over_splits": std, "split_size": self.is_split_size}))
         return results
+
+
+def distribution_results(result: Callable[..., MetricResult], seed: int, fd_mid: str, kad_mid: str, fad_inf_mid: str,
+                         gen: np.ndarray, ref: np.ndarray, n: int, *, fd_method: str, frame_level: bool = False, gen_clip: np.ndarray | None = None,
+                         ref_clip: np.ndarray | None = None) -> list[MetricResult]:
+    """FD, KAD and FAD-inf results of paired embeddings (rows of ``n`` clips; ``gen_clip`` / ``ref_clip``:
+    the clip of each row, None for one row per clip), values clamped at 0 and intervals paired and
+    bias-shifted; ``result(id, value, n, **kw)`` builds each :class:`MetricResult`."""
+    rows = {"gen_clip": gen_clip, "ref_clip": ref_clip}
+    results = []
+    try:
+        fd, note = clamp_at_zero(frechet_distance_features(gen, ref, method=fd_method))
+        results.append(result(fd_mid, fd, n, interval=bootstrap_fd(gen, ref, 200, seed, **rows),
+                              extra={"method": fd_method, **note}))
+    except FrechetDistanceError as err:
+        log.error("%s failed: %s", fd_mid, err)
+        results.append(result(fd_mid, None, n, extra={"error": str(err)}))
+    kad, note = clamp_at_zero(kernel_audio_distance(gen, ref, paired=row_paired(gen, ref, gen_clip, ref_clip)))
+    results.append(result(kad_mid, kad, n, interval=bootstrap_kad(gen, ref, 200, seed, **rows), extra=note))
+    try:
+        intercept, slope = fad_inf(gen, ref, frame_level=frame_level, seed=seed, **rows)
+        value, note = clamp_at_zero(intercept)
+        interval = bootstrap_fad_inf(gen, ref, seed=seed, frame_level=frame_level, **rows)
+        results.append(result(fad_inf_mid, value, n, interval=interval, extra={"slope": slope, **note}))
+    except (FrechetDistanceError, ValueError, np.linalg.LinAlgError) as err:
+        results.append(result(fad_inf_mid, None, n, extra={"error": str(err)}))
+    return results

@@ -1,44 +1,139 @@
 r"""Kernel audio distance (KAD): an unbiased MMD² with a Gaussian kernel, PROTOCOL.md "Variants".
 
+With :math:`k(a,b)=\exp(-\lVert a-b\rVert^2 / 2\sigma^2)` and :math:`\sigma` the median pairwise distance
+of the *reference* set (off the diagonal), KAD is 100 x a U-statistic:
+
 .. math::
 
-    \mathrm{MMD}^2_u = \frac{1}{m(m-1)}\sum_{i\ne j} k(x_i,x_j) + \frac{1}{n(n-1)}\sum_{i\ne j} k(y_i,y_j)
-                       - \frac{2}{mn}\sum_{i,j} k(x_i,y_j),\qquad k(a,b)=\exp\!\Big(-\frac{\lVert a-b\rVert^2}{2\sigma^2}\Big)
+    \text{paired } (x_i, y_i \text{ of the same clip}, m = n):\quad
+    \mathrm{MMD}^2_u = \frac{1}{n(n-1)}\sum_{i\ne j}\big[k(x_i,x_j) + k(y_i,y_j) - k(x_i,y_j) - k(x_j,y_i)\big]
 
-with the bandwidth :math:`\sigma` = the median pairwise distance of the *reference* set (off the
-diagonal), and the result scaled by 100. Unlike FD it has no d/N bias. Computed in float64 in blocks.
+    \text{unpaired } (m \ne n):\quad
+    \mathrm{MMD}^2_u = \frac{1}{m(m-1)}\sum_{i\ne j} k(x_i,x_j) + \frac{1}{n(n-1)}\sum_{i\ne j} k(y_i,y_j)
+                       - \frac{2}{mn}\sum_{i,j} k(x_i,y_j)
+
+The paired form leaves out the paired diagonal :math:`k(x_i, y_i)`, so a copy of the reference scores
+exactly 0 (the unpaired form would give it a large negative value). Both are unbiased; unlike FD, KAD has
+no d/N bias.
+
+Intervals: a resample is a weight per row (how often its clip was drawn, paired: the same draw for both
+sets). With weights :math:`w` (total :math:`W`) each sum over distinct positions is
+:math:`w^\top K w - \sum_r w_r K_{rr}`, so the kernel is computed once, block by block, and every resample
+reads it (cost O(B R^2) for B resamples of R rows). The bandwidth stays that of the full reference set.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import torch
+from v2abench.metrics.bootstrap import bootstrap_indices, interval_code, row_weights, shifted_interval
 
 SCALE = 100.0
+BLOCK = 1024  # kernel rows computed at a time
 
 
-def _f64(x: np.ndarray | torch.Tensor) -> torch.Tensor:
-    return torch.as_tensor(np.asarray(x.detach().cpu() if isinstance(x, torch.Tensor) else x), dtype=torch.float64)
+def _f64(x: np.ndarray | torch.Tensor) -> np.ndarray:
+    return np.asarray(x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else x, dtype=np.float64)
 
 
 def median_bandwidth(ref: np.ndarray | torch.Tensor) -> float:
-    r = _f64(ref)
+    r = torch.from_numpy(_f64(ref))
     d = torch.cdist(r, r)
     off = d[~torch.eye(r.shape[0], dtype=torch.bool)]
     return float(off.median())
 
 
-def kernel_audio_distance(gen: np.ndarray | torch.Tensor, ref: np.ndarray | torch.Tensor, bandwidth: float | None = None) -> float:
-    """x100 unbiased MMD² between ``gen`` [M, D] and ``ref`` [N, D] (lower is better)."""
+def _weighted_kernel_sum(x: np.ndarray, y: np.ndarray, wx: np.ndarray, wy: np.ndarray, gamma: float,
+                         diagonal: bool) -> np.ndarray:
+    """``[B]``: ``wx_b^T K wy_b`` minus, when ``diagonal``, ``sum_r wx_b[r] K[r, r]`` (x, y row-paired)."""
+    total = np.zeros(wx.shape[0])
+    y_sq = (y * y).sum(1)
+    for start in range(0, x.shape[0], BLOCK):
+        xb = x[start : start + BLOCK]
+        d2 = np.maximum((xb * xb).sum(1)[:, None] + y_sq[None, :] - 2.0 * xb @ y.T, 0.0)
+        kb = np.exp(-gamma * d2)
+        part = wx[:, start : start + BLOCK]
+        total += ((part @ kb) * wy).sum(1)
+        if diagonal:
+            rows = np.arange(xb.shape[0])
+            total -= part @ kb[rows, start + rows]
+    return total
+
+
+def row_paired(x: np.ndarray, y: np.ndarray, gen_clip: np.ndarray | None = None, ref_clip: np.ndarray | None = None) -> bool:
+    """Whether row r of ``x`` and row r of ``y`` belong to the same clip (same row count and layout)."""
+    if x.shape[0] != y.shape[0]:
+        return False
+    return (gen_clip is None and ref_clip is None) or (
+        gen_clip is not None and ref_clip is not None and np.array_equal(gen_clip, ref_clip))
+
+
+def kad_weighted(gen: np.ndarray | torch.Tensor, ref: np.ndarray | torch.Tensor, wg: np.ndarray, wr: np.ndarray,
+                 bandwidth: float | None = None, paired: bool | None = None) -> np.ndarray:
+    """KAD x100 of the weighted sets for each row of ``wg`` ``[B, M]`` and ``wr`` ``[B, N]``.
+
+    ``paired``: row r of gen and row r of ref belong together (equal weights required); None: paired
+    when both sets have the same rows and weights. Identical paired sets give exactly 0.
+    """
     x, y = _f64(gen), _f64(ref)
-    m, n = x.shape[0], y.shape[0]
-    if m < 2 or n < 2:
+    wg, wr = np.atleast_2d(wg), np.atleast_2d(wr)
+    if paired is None:
+        paired = x.shape[0] == y.shape[0] and np.array_equal(wg, wr)
+    if paired and (x.shape[0] != y.shape[0] or not np.array_equal(wg, wr)):
+        raise ValueError("paired KAD needs row-paired sets with equal weights")
+    m, n = wg.sum(1), wr.sum(1)
+    if (m < 2).any() or (n < 2).any():
         raise ValueError("KAD needs at least 2 embeddings per set")
     sigma = bandwidth if bandwidth is not None else median_bandwidth(y)
     gamma = 1.0 / (2.0 * sigma**2)
-    kxx = torch.exp(-gamma * torch.cdist(x, x).square())
-    kyy = torch.exp(-gamma * torch.cdist(y, y).square())
-    kxy = torch.exp(-gamma * torch.cdist(x, y).square())
-    term_x = (kxx.sum() - kxx.diagonal().sum()) / (m * (m - 1))
-    term_y = (kyy.sum() - kyy.diagonal().sum()) / (n * (n - 1))
-    return float(SCALE * (term_x + term_y - 2.0 * kxy.mean()))
+    same = paired and x.shape == y.shape and np.array_equal(x, y)
+    term_x = _weighted_kernel_sum(x, x, wg, wg, gamma, True) / (m * (m - 1))
+    term_y = term_x if same else _weighted_kernel_sum(y, y, wr, wr, gamma, True) / (n * (n - 1))
+    if paired:
+        cross = term_x if same else _weighted_kernel_sum(x, y, wg, wr, gamma, True) / (m * (m - 1))
+    else:
+        cross = _weighted_kernel_sum(x, y, wg, wr, gamma, False) / (m * n)
+    return SCALE * (term_x + term_y - 2.0 * cross)
+
+
+def kernel_audio_distance(gen: np.ndarray | torch.Tensor, ref: np.ndarray | torch.Tensor, bandwidth: float | None = None,
+                          paired: bool | None = None) -> float:
+    """x100 unbiased MMD² between ``gen`` [M, D] and ``ref`` [N, D] (lower is better).
+
+    ``paired`` (default: when M == N) uses the paired U-statistic without the ``k(x_i, y_i)`` terms;
+    ``paired=False`` the unpaired form with the full cross term (the only one for M != N)."""
+    x, y = _f64(gen), _f64(ref)
+    if paired is None:
+        paired = x.shape[0] == y.shape[0]
+    return float(kad_weighted(x, y, np.ones((1, x.shape[0])), np.ones((1, y.shape[0])), bandwidth, paired)[0])
+
+
+def kad_resamples(gen: np.ndarray | torch.Tensor, ref: np.ndarray | torch.Tensor, idx: np.ndarray, *,
+                  gen_clip: np.ndarray | None = None, ref_clip: np.ndarray | None = None,
+                  bandwidth: float | None = None) -> np.ndarray:
+    """KAD on each paired clip draw (rows of ``idx``, ``[B, k]`` clip indices), every row of a drawn clip
+    weighted by its draws; ``gen_clip`` / ``ref_clip``: the clip of each row (None: row i is clip i).
+    Paired U-statistic when both sets have the same row layout, unpaired otherwise; bandwidth: the full
+    reference set's unless given."""
+    x, y = _f64(gen), _f64(ref)
+    n = x.shape[0] if gen_clip is None else int(gen_clip.max()) + 1
+    sigma = bandwidth if bandwidth is not None else median_bandwidth(y)
+    wg, wr = row_weights(idx, n, gen_clip), row_weights(idx, n, ref_clip)
+    return kad_weighted(x, y, wg, wr, sigma, row_paired(x, y, gen_clip, ref_clip))
+
+
+@interval_code
+def bootstrap_kad(gen: np.ndarray | torch.Tensor, ref: np.ndarray | torch.Tensor, resamples: int = 200, seed: int = 0, *,
+                  gen_clip: np.ndarray | None = None, ref_clip: np.ndarray | None = None,
+                  bandwidth: float | None = None) -> tuple[float, float] | None:
+    """95% interval of KAD: paired clip draws at the full reference set's bandwidth (or ``bandwidth``),
+    the percentile interval shifted by the bootstrap bias -- the U-statistic is unbiased, but repeated
+    clips enter a resample as distinct positions, which biases the resamples -- and clamped at 0 (KAD's
+    population value, an MMD², is never negative)."""
+    x, y = _f64(gen), _f64(ref)
+    n = x.shape[0] if gen_clip is None else int(gen_clip.max()) + 1
+    if n < 3:
+        return None
+    idx = np.vstack([np.arange(n)[None, :], bootstrap_indices(n, resamples, seed)])  # row 0: the point estimate
+    values = kad_resamples(x, y, idx, gen_clip=gen_clip, ref_clip=ref_clip, bandwidth=bandwidth)
+    return shifted_interval(values[1:], float(values[0]), floor=0.0)

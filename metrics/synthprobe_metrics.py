@@ -7,21 +7,22 @@ backbone (trained on the ``probe`` split only). Per clip, the generated audio, t
 
 - ``fd@synthprobe`` -- Fréchet distance between the 128-d clip embeddings of generated and reference
   audio over matched pairs (scipy ``sqrtm`` by default, ``fd_method="eig"`` for the symmetric
-  variant); interval: 200 resamples of both sets with the ``eig`` trace-sqrt, bias-centred
+  variant); interval: 200 paired clip draws (one draw for both sets) with the ``eig`` trace-sqrt,
+  percentile interval centred on the bias-corrected FD, extended to hold FD and clamped at 0
   (:func:`~v2abench.metrics.frechet.bootstrap_fd`);
-- ``kad@synthprobe`` -- kernel audio distance x100 of the same embeddings (interval: 200 resamples
-  of both sets at the full reference set's bandwidth, bias-centred like FD's); ``fad_inf@synthprobe`` -- FD extrapolated to infinite N (per-clip embeddings);
+- ``kad@synthprobe`` -- kernel audio distance x100 of the same embeddings, the paired U-statistic
+  (interval: 200 paired draws at the full reference set's bandwidth, shifted by the bootstrap bias
+  and clamped at 0); ``fad_inf@synthprobe`` -- FD extrapolated to infinite N, both sets subsampled with the same
+  clips (interval: 50 paired draws). FD, KAD and FAD-inf values below 0 are clamped to 0 and noted
+  in ``extra`` (:func:`~v2abench.metrics.embedding.distribution_results`);
 - ``kl@synthprobe`` -- KL(reference || generated) of the softmax over the probe's 12 class logits,
   mean over pairs; ``is@synthprobe`` -- Inception score of the generated clips' class logits
-  (seed 2020, 10 splits);
+  (seed 2020, splits of :data:`~v2abench.metrics.class_scores.IS_SPLIT_SIZE` clips, the policy
+  :data:`~v2abench.metrics.class_scores.IS_POLICY`; interval bias-shifted);
 - ``ib@synthprobe`` (IB-style) -- mean cosine(video embedding of the reference video, audio
   embedding of the generated audio), raw in [-1, 1] (boards show x100);
 - ``clap@synthprobe`` (CLAP-style) -- mean cosine(text embedding of the caption, generated audio
   embedding); clips without a caption are dropped from it;
-- ``clap_audio@synthprobe`` (CLAP_A-style) -- mean cosine(embedding of the conditioning audio the task
-  gave, generated audio embedding): the style clip on ac_vta, the given prefix on fe (there the
-  generated audio is the continuation only, so copying the prefix earns nothing); only clips with
-  conditioning audio are scored, the others are dropped from it;
 - ``desync@synthprobe`` (DeSync-style) -- mean ``|argmax offset|`` in seconds of the offset head over
   21 offsets from -1.0 to +1.0 s in 0.1 s steps, the whole clip as one window (lower is better);
 - ``align_acc@synthprobe`` -- share of (reference video, generated audio) pairs with
@@ -51,22 +52,9 @@ from v2abench.metrics.base import (
     MetricSpec,
     by_clip,
 )
-from v2abench.metrics.bootstrap import (
-    bootstrap_indices,
-    inception_score_interval,
-    interval_code,
-    mean_interval,
-    percentile_interval,
-)
-from v2abench.metrics.class_scores import inception_score, kl_per_pair
-from v2abench.metrics.embedding import audio_sha256
-from v2abench.metrics.frechet import (
-    FrechetDistanceError,
-    bootstrap_fd,
-    fad_inf,
-    frechet_distance_features,
-)
-from v2abench.metrics.kernel_distance import kernel_audio_distance, median_bandwidth
+from v2abench.metrics.bootstrap import mean_interval
+from v2abench.metrics.class_scores import IS_SPLIT_SIZE, inception_score, inception_score_interval, kl_per_pair
+from v2abench.metrics.embedding import audio_sha256, distribution_results
 
 from v2abench.data.feature_cache import FeatureCache
 
@@ -96,8 +84,6 @@ def synthprobe_specs(weights_sha256: str | None = None) -> tuple[MetricSpec, ...
         spec("is", Direction.HIGHER, "", "Inception score of probe class posteriors"),
         spec("ib", Direction.HIGHER, "cosine", "IB-style: cosine(reference video, generated audio) embeddings"),
         spec("clap", Direction.HIGHER, "cosine", "CLAP-style: cosine(caption, generated audio) embeddings"),
-        spec("clap_audio", Direction.HIGHER, "cosine",
-             "CLAP_A-style: cosine(conditioning audio: style clip / given prefix, generated audio) embeddings"),
         spec("desync", Direction.LOWER, "s", "DeSync-style: mean |predicted audio-video offset|"),
         spec("align_acc", Direction.HIGHER, "share", "share of pairs judged aligned (p >= 0.5)"),
     )
@@ -142,16 +128,6 @@ def video_for_audio(frames: torch.Tensor, fps: float | None, duration: float) ->
     return frames
 
 
-def _centred_interval(values: list[float], point: float) -> tuple[float, float] | None:
-    """Percentile interval shifted by the resampling bias, mean(values) - point (as :func:`bootstrap_fd`)."""
-    arr = np.asarray(values, dtype=np.float64)
-    interval = percentile_interval(arr)
-    if interval is None:
-        return None
-    bias = float(np.mean(arr[np.isfinite(arr)])) - point
-    return interval[0] - bias, interval[1] - bias
-
-
 class SynthProbeMetrics(MetricFamily):
     """All ``@synthprobe`` ids from one probe pass per clip.
 
@@ -163,14 +139,16 @@ class SynthProbeMetrics(MetricFamily):
             ``path`` or the shipped asset (:func:`~v2abench.probes.load_synthprobe`; missing weights
             raise :class:`~v2abench.weights.MissingWeightsError` naming the training command).
         fd_method: ``sqrtm`` (default, av-benchmark) or ``eig``.
+        is_split_size: clips per IS split (:data:`~v2abench.metrics.class_scores.IS_SPLIT_SIZE`, the
+            SynthFoley boards' policy; None: av-benchmark's 10 splits).
         use_cache: cache audio/video features in the feature cache.
     """
 
-    per_clip_state = ("gen_emb", "ref_emb", "ref_logits", "gen_logits", "ib", "clap", "clap_audio", "desync",
-                      "signed_offset", "p_aligned", "metric_dropped")
+    per_clip_state = ("gen_emb", "ref_emb", "ref_logits", "gen_logits", "ib", "clap", "desync", "signed_offset",
+                      "p_aligned", "metric_dropped")
 
     def __init__(self, probe: Any = None, *, path: Any = None, fd_method: str = "sqrtm", use_cache: bool = True,
-                 **kw: Any) -> None:
+                 is_split_size: int | None = IS_SPLIT_SIZE, **kw: Any) -> None:
         super().__init__(**kw)
         if probe is None:
             from v2abench.probes.load import load_synthprobe
@@ -178,6 +156,7 @@ class SynthProbeMetrics(MetricFamily):
             probe = load_synthprobe(path)
         self.probe = probe.eval()
         self.fd_method = fd_method
+        self.is_split_size = is_split_size
         self.weights_sha256: str | None = getattr(probe, "weights_sha256", None)
         self.specs = synthprobe_specs(self.weights_sha256)
         settings = {"id": BACKBONE, "sample_rate": SAMPLE_RATE, "fps": FPS, "config": probe.cfg.to_dict(), "version": 1}
@@ -190,7 +169,6 @@ class SynthProbeMetrics(MetricFamily):
         self.gen_logits: dict[str, torch.Tensor] = {}  # every clip (IS); KL reads the paired ones
         self.ib: dict[str, float] = {}
         self.clap: dict[str, float] = {}
-        self.clap_audio: dict[str, float] = {}  # clips with conditioning audio only
         self.desync: dict[str, float] = {}
         self.signed_offset: dict[str, float] = {}
         self.p_aligned: dict[str, float] = {}
@@ -260,12 +238,6 @@ class SynthProbeMetrics(MetricFamily):
             self.clap[cid] = float(F.cosine_similarity(self.text_embedding(sample.caption), gen["embedding"], dim=0))
         else:
             self._drop(("clap@synthprobe",), sample.id, "no caption")
-        cond, cond_rate = sample.conditioning, sample.conditioning_rate
-        if cond is not None and cond_rate is not None and cond.numel() > 0:
-            given = self.audio_features(cond, cond_rate)
-            self.clap_audio[cid] = float(F.cosine_similarity(given["embedding"], gen["embedding"], dim=0))
-        else:
-            self._drop(("clap_audio@synthprobe",), sample.id, "no conditioning audio")
         if sample.frames is None or sample.frames.shape[0] == 0:
             self._drop(VIDEO_IDS, sample.id, "no video frames")
             return
@@ -296,19 +268,8 @@ class SynthProbeMetrics(MetricFamily):
         if n >= 2:
             gen = torch.stack(by_clip(self.gen_emb)).double().numpy()
             ref = torch.stack(by_clip(self.ref_emb)).double().numpy()
-            try:
-                fd = frechet_distance_features(gen, ref, method=self.fd_method)
-                results.append(self._result("fd@synthprobe", fd, n, interval=bootstrap_fd(gen, ref, 200, seed),
-                                            extra={"method": self.fd_method}))
-            except FrechetDistanceError as err:
-                log.error("fd@synthprobe failed: %s", err)
-                results.append(self._result("fd@synthprobe", None, n, extra={"error": str(err)}))
-            results.append(self._result("kad@synthprobe", kernel_audio_distance(gen, ref), n, interval=self._kad_interval(gen, ref)))
-            try:
-                intercept, slope = fad_inf(gen, ref, frame_level=False, seed=seed)
-                results.append(self._result("fad_inf@synthprobe", intercept, n, extra={"slope": slope}))
-            except (FrechetDistanceError, ValueError, np.linalg.LinAlgError) as err:
-                results.append(self._result("fad_inf@synthprobe", None, n, extra={"error": str(err)}))
+            results += distribution_results(self._result, seed, "fd@synthprobe", "kad@synthprobe", "fad_inf@synthprobe",
+                                            gen, ref, n, fd_method=self.fd_method)
             kl = kl_per_pair(torch.stack([self.gen_logits[c] for c in paired]), torch.stack(by_clip(self.ref_logits))).numpy()
             results.append(self._result("kl@synthprobe", float(kl.mean()), n, interval=mean_interval(kl, reps, seed),
                                         per_clip=self.mean_terms(dict(zip(paired, kl)))))
@@ -317,15 +278,15 @@ class SynthProbeMetrics(MetricFamily):
         m = len(self.gen_logits)
         if m >= 2:
             logits = torch.stack(by_clip(self.gen_logits))
-            mean, std = inception_score(logits)
-            interval = inception_score_interval(logits, 200, seed)
-            results.append(self._result("is@synthprobe", mean, m, interval=interval, extra={"std_over_splits": std}))
+            mean, std = inception_score(logits, split_size=self.is_split_size)
+            interval = inception_score_interval(logits, 200, seed, split_size=self.is_split_size)
+            results.append(self._result("is@synthprobe", mean, m, interval=interval,
+                                        extra={"std_over_splits": std, "split_size": self.is_split_size}))
         else:
             results.append(self._result("is@synthprobe", None, m))
         for mid, values, extra in (
             ("ib@synthprobe", self.ib, {}),
             ("clap@synthprobe", self.clap, {}),
-            ("clap_audio@synthprobe", self.clap_audio, {}),
             ("desync@synthprobe", self.desync,
              {"signed_mean_offset": float(np.mean(by_clip(self.signed_offset))) if self.signed_offset else None,
               "offsets": [float(self.offsets[0]), float(self.offsets[-1]), float(self.offsets[1] - self.offsets[0])]}),
@@ -338,26 +299,3 @@ class SynthProbeMetrics(MetricFamily):
                                         extra=extra, per_clip=self.mean_terms(values) if arr.size else None))
         order = {s.id: i for i, s in enumerate(self.specs)}
         return sorted(results, key=lambda r: order[r.id])
-
-    @interval_code
-    def _kad_interval(self, gen: np.ndarray, ref: np.ndarray, resamples: int = 200) -> tuple[float, float] | None:
-        """200 resamples of both sets at the full reference set's bandwidth; the three kernel matrices are
-        computed once and indexed per resample (the same numbers as recomputing KAD on each resample)."""
-        n, m = gen.shape[0], ref.shape[0]
-        if n < 3 or m < 3:
-            return None
-        sigma = median_bandwidth(ref)
-        point = kernel_audio_distance(gen, ref, bandwidth=sigma)
-        gamma = 1.0 / (2.0 * sigma**2)
-        g, r = torch.from_numpy(gen), torch.from_numpy(ref)
-        kxx, kyy, kxy = (torch.exp(-gamma * torch.cdist(a, b).square()).numpy() for a, b in ((g, g), (r, r), (g, r)))
-        gi = bootstrap_indices(n, resamples, self.bootstrap_seed)
-        ri = bootstrap_indices(m, resamples, self.bootstrap_seed + 1)
-        values = []
-        for a, b in zip(gi, ri):
-            xx = kxx[np.ix_(a, a)]
-            yy = kyy[np.ix_(b, b)]
-            term_x = (xx.sum() - np.trace(xx)) / (n * (n - 1))
-            term_y = (yy.sum() - np.trace(yy)) / (m * (m - 1))
-            values.append(100.0 * (term_x + term_y - 2.0 * kxy[np.ix_(a, b)].mean()))
-        return _centred_interval(values, point)

@@ -45,6 +45,24 @@ def test_embedding_family_with_random_backbone(tiny_world: Path, name: str) -> N
         assert first["kl@panns"].value >= 0 and first["is@panns"].value >= 1.0
 
 
+def test_ground_truth_against_itself_scores_zero_with_frames_resampled_by_clip(tiny_world: Path) -> None:
+    """VGGish pools several frames per clip; ground truth scored against itself gets FD, KAD and FAD-inf
+    values and intervals of exactly 0, and a shifted copy gets non-negative, point-holding intervals."""
+    samples = _samples(tiny_world)
+    backbone = build_backbone("vggish", random_init=True, seed=0)
+    same, shifted = EmbeddingMetrics(backbone, bootstrap_resamples=50), EmbeddingMetrics(backbone, bootstrap_resamples=50)
+    for s in samples:
+        same.update(ClipSample(s.id, s.reference, 16000, s.reference, 16000, 4.0))
+        shifted.update(s)
+    zero, moved = {r.id: r for r in same.compute()}, {r.id: r for r in shifted.compute()}
+    assert len(same.gen[samples[0].id].embeddings) > 1  # several frames per clip
+    for mid in ("fad@vggish", "kad@vggish", "fad_inf@vggish"):
+        assert zero[mid].value is not None and abs(zero[mid].value) <= 1e-9, mid
+        assert zero[mid].interval is not None and max(map(abs, zero[mid].interval)) <= 1e-9, mid
+        lo, hi = moved[mid].interval
+        assert 0.0 <= lo <= moved[mid].value <= hi, (mid, moved[mid].value, moved[mid].interval)
+
+
 def test_resemblyzer_prefers_the_reference_itself(tiny_world: Path) -> None:
     samples = _samples(tiny_world, 4)
     same, other = StyleSimilarity(build_backbone("resemblyzer"), bootstrap_resamples=50), StyleSimilarity(build_backbone("resemblyzer"), bootstrap_resamples=50)

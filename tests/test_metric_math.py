@@ -10,7 +10,8 @@ import pytest
 import scipy.linalg
 
 from v2abench.metrics.class_scores import inception_score, kl_divergence, kl_per_pair
-from v2abench.metrics.frechet import FrechetDistance, bootstrap_fd, fad_inf, frechet_distance_features
+from v2abench.metrics.bootstrap import bootstrap_indices
+from v2abench.metrics.frechet import FrechetDistance, bootstrap_fd, fad_inf, fd_resamples, frechet_distance_features
 from v2abench.metrics.kernel_distance import kernel_audio_distance, median_bandwidth
 
 
@@ -71,29 +72,37 @@ def test_fd_high_dimension_is_real_and_non_negative() -> None:
     b = (rng.standard_normal((2000, 2048)) * 1.05).astype(np.float32)
     value = frechet_distance_features(a, b)
     assert isinstance(value, float) and math.isfinite(value) and value >= 0
-    same = frechet_distance_features(a, a, method="eig")
+    same = frechet_distance_features(a, a[::-1].copy(), method="eig")  # equal statistics up to round-off
     assert abs(same) < 1e-6 * np.trace(np.cov(a.astype(np.float64), rowvar=False))
 
 
-def test_bootstrap_interval_covers_point_and_is_cheap(embeddings: tuple[np.ndarray, np.ndarray]) -> None:
+def test_bootstrap_draws_are_paired_and_the_interval_is_cheap(embeddings: tuple[np.ndarray, np.ndarray]) -> None:
+    """One draw of clip indices serves both sets: each resampled FD is the FD of gen[draw] and ref[draw].
+    The old bug drew the two sets independently, which this reconstruction tells apart."""
     a, b = embeddings
+    a, b = a[:1200], b  # paired sets hold the same clips
+    draws = bootstrap_indices(1200, 3, 0)
+    expected = [frechet_distance_features(a[d], b[d], method="eig") for d in draws]
+    assert fd_resamples(a, b, draws) == pytest.approx(expected, rel=1e-9)
     point = frechet_distance_features(a, b)
     start = time.perf_counter()
     lo, hi = bootstrap_fd(a, b, resamples=200, seed=0)
-    assert lo <= point <= hi
+    assert 0.0 <= lo <= point <= hi
     assert bootstrap_fd(a, b, resamples=200, seed=0) == (lo, hi)
     assert time.perf_counter() - start < 60
 
 
 def test_fad_inf_removes_the_sample_size_bias() -> None:
     rng = np.random.default_rng(2)
-    ref = rng.standard_normal((20000, 16))
-    gen = rng.standard_normal((1000, 16))
+    ref = rng.standard_normal((2000, 16))
+    gen = rng.standard_normal((2000, 16))  # the same distribution: FD at infinite N is 0
     biased = frechet_distance_features(gen, ref)
     intercept, slope = fad_inf(gen, ref, seed=0)
     assert slope > 0
     assert abs(intercept) < biased / 3
     assert fad_inf(gen, ref, seed=0) == (intercept, slope)
+    with pytest.raises(ValueError, match="same clips"):  # subsets are drawn paired, by clip
+        fad_inf(gen[:1000], ref, seed=0)
 
 
 def test_kad_matches_direct_double_loop() -> None:
