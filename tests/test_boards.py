@@ -189,6 +189,8 @@ def test_each_table_shows_its_columns_and_the_csv_keeps_every_metric(tmp_path: P
     assert _header(_section(md, "vta")) == ["FD ↓", "KL ↓", "IS ↑", "IB ↑", "DeSync ↓", "Align Acc ↑", "Onset Acc ↑", "s/clip ↓"]
     assert _header(_section(md, "tta")) == ["FD ↓", "KL ↓", "IS ↑", "CLAP ↑"]  # no alignment columns for text only
     assert _header(_section(md, "tc_vta")) == ["DeSync ↓", "CLAP ↑", "Onset Acc ↑"]
+    assert _header(_section(md, "ac_vta")) == ["Onset AP ↑", "FD ↓", "Resemblyzer ↑", "CLAP-A ↑"]
+    assert _header(_section(md, "fe")) == ["CLAP-A ↑", "DeSync ↓", "Onset Acc ↑"]
     cfg = board.config["tables"]
     for table in cfg:
         assert len(_header(_section(md, table))) == len(cfg[table]["columns"])
