@@ -146,6 +146,17 @@ def test_paired_kad_is_the_u_statistic_without_the_paired_diagonal() -> None:
         kernel_audio_distance(x[draw[0]], y[draw[0]], bandwidth=sigma), rel=1e-9)
 
 
+def test_kad_kernel_blocks_add_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    from v2abench.metrics import kernel_distance
+
+    rng = np.random.default_rng(9)
+    x, y = rng.standard_normal((50, 3)), rng.standard_normal((50, 3)) + 0.2
+    draws = bootstrap_indices(50, 4, 0)
+    whole = kad_resamples(x, y, draws)
+    monkeypatch.setattr(kernel_distance, "BLOCK_ENTRIES", 7 * 50)  # 7 kernel rows per block
+    assert kad_resamples(x, y, draws) == pytest.approx(whole, rel=1e-12, abs=1e-12)
+
+
 def test_frame_level_draws_take_every_frame_of_a_drawn_clip_for_both_sets() -> None:
     """VGGish gives several rows per clip: a draw of clips weights all of a clip's rows, in both sets."""
     rng = np.random.default_rng(4)
