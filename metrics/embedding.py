@@ -29,7 +29,7 @@ import torch
 
 from v2abench.data.feature_cache import FeatureCache
 from v2abench.metrics.backbones.base import AudioBackbone, BackboneOutput
-from v2abench.metrics.base import ClipSample, Direction, MetricFamily, MetricResult, MetricSpec, by_clip
+from v2abench.metrics.base import ClipSample, Direction, MetricFamily, MetricResult, MetricSpec, PooledTerms, attach_pooled, by_clip
 from v2abench.metrics.bootstrap import clip_rows, mean_interval
 from v2abench.metrics.class_scores import inception_score, inception_score_interval, kl_per_pair
 from v2abench.metrics.frechet import (
@@ -130,6 +130,12 @@ class EmbeddingMetrics(MetricFamily):
             interval = inception_score_interval(gl, 200, self.bootstrap_seed, split_size=self.is_split_size)
             results.append(self.result(f"is@{bb}", mean, n, interval=interval,
                                        extra={"std_over_splits": std, "split_size": self.is_split_size}))
+        # per-clip data of the pooled metrics, for paired significance on boards (stored beside the result)
+        emb = PooledTerms.collect(f"embeddings@{bb}", per_row={"gen": {c: o.embeddings for c, o in self.gen.items()},
+                                                               "ref": {c: o.embeddings for c, o in self.ref.items()}})
+        logits = PooledTerms.collect(f"logits@{bb}", per_clip={"logits": {c: o.logits for c, o in self.gen.items()}}) \
+            if self.backbone.num_classes is not None else None
+        attach_pooled(results, {fd_id(bb): emb, f"kad@{bb}": emb, f"is@{bb}": logits})
         return results
 
 
