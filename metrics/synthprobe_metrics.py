@@ -50,6 +50,8 @@ from v2abench.metrics.base import (
     MetricFamily,
     MetricResult,
     MetricSpec,
+    PooledTerms,
+    attach_pooled,
     by_clip,
 )
 from v2abench.metrics.bootstrap import mean_interval
@@ -297,5 +299,9 @@ class SynthProbeMetrics(MetricFamily):
             value = float(arr.mean()) if arr.size else None
             results.append(self._result(mid, value, int(arr.size), interval=mean_interval(arr, reps, seed) if arr.size else None,
                                         extra=extra, per_clip=self.mean_terms(values) if arr.size else None))
+        # per-clip data of the pooled metrics, for paired significance on boards (stored beside the result)
+        emb = PooledTerms.collect("embeddings@synthprobe", per_clip={"gen": self.gen_emb, "ref": self.ref_emb})
+        attach_pooled(results, {"fd@synthprobe": emb, "kad@synthprobe": emb,
+                                "is@synthprobe": PooledTerms.collect("logits@synthprobe", per_clip={"logits": self.gen_logits})})
         order = {s.id: i for i, s in enumerate(self.specs)}
         return sorted(results, key=lambda r: order[r.id])
