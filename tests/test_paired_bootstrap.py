@@ -83,7 +83,20 @@ def test_markers_pick_rows_not_significantly_different_from_the_best(clip_scores
         _result("old", {"ib@synthprobe": _metric("ib@synthprobe", None, 0.3)}),  # written before per-clip terms
     ]
     assert significance.not_significant(rows, "ib@synthprobe", "higher") == {1}
-    assert significance.not_significant(rows, "fd@synthprobe", "lower") == set()  # distribution metric: unmarked
+    assert significance.not_significant(rows, "fd@synthprobe", "lower") == set()  # no per-clip terms, no pooled data
+
+
+def test_ground_truth_is_never_the_best_per_clip(clip_scores: np.ndarray) -> None:
+    """Ground truth (and any paradigm-"reference" row) scores highest but the best *model* row is the
+    one compared with: a model tied with it is marked, and the references themselves never are."""
+    rows = [
+        _result("ground-truth", {"ib@synthprobe": _metric("ib@synthprobe", _values(clip_scores + 0.5))}),
+        _result("model", {"ib@synthprobe": _metric("ib@synthprobe", _values(clip_scores + 0.1))}),
+        _result("tied", {"ib@synthprobe": _metric("ib@synthprobe", _values(clip_scores + 0.1 + _jitter(4, -0.001)))}),
+        _result("ceiling", {"ib@synthprobe": _metric("ib@synthprobe", _values(clip_scores + 0.3))}),
+    ]
+    rows[3].model["paradigm"] = "reference"
+    assert significance.not_significant(rows, "ib@synthprobe", "higher") == {2}
 
 
 def test_per_clip_terms_round_trip_compactly(tmp_path: Path, clip_scores: np.ndarray) -> None:
