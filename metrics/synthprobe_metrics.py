@@ -23,6 +23,10 @@ backbone (trained on the ``probe`` split only). Per clip, the generated audio, t
   embedding of the generated audio), raw in [-1, 1] (boards show x100);
 - ``clap@synthprobe`` (CLAP-style) -- mean cosine(text embedding of the caption, generated audio
   embedding); clips without a caption are dropped from it;
+- ``clap_audio@synthprobe`` (CLAP_A-style) -- mean cosine(embedding of the conditioning audio the task
+  gave, generated audio embedding): the style clip on ac_vta, the given prefix on fe (there the
+  generated audio is the continuation only, so copying the prefix earns nothing); only clips with
+  conditioning audio are scored, the others are dropped from it;
 - ``desync@synthprobe`` (DeSync-style) -- mean ``|argmax offset|`` in seconds of the offset head over
   21 offsets from -1.0 to +1.0 s in 0.1 s steps, the whole clip as one window (lower is better);
 - ``align_acc@synthprobe`` -- share of (reference video, generated audio) pairs with
@@ -86,6 +90,8 @@ def synthprobe_specs(weights_sha256: str | None = None) -> tuple[MetricSpec, ...
         spec("is", Direction.HIGHER, "", "Inception score of probe class posteriors"),
         spec("ib", Direction.HIGHER, "cosine", "IB-style: cosine(reference video, generated audio) embeddings"),
         spec("clap", Direction.HIGHER, "cosine", "CLAP-style: cosine(caption, generated audio) embeddings"),
+        spec("clap_audio", Direction.HIGHER, "cosine",
+             "CLAP_A-style: cosine(conditioning audio: style clip / given prefix, generated audio) embeddings"),
         spec("desync", Direction.LOWER, "s", "DeSync-style: mean |predicted audio-video offset|"),
         spec("align_acc", Direction.HIGHER, "share", "share of pairs judged aligned (p >= 0.5)"),
     )
@@ -146,8 +152,8 @@ class SynthProbeMetrics(MetricFamily):
         use_cache: cache audio/video features in the feature cache.
     """
 
-    per_clip_state = ("gen_emb", "ref_emb", "ref_logits", "gen_logits", "ib", "clap", "desync", "signed_offset",
-                      "p_aligned", "metric_dropped")
+    per_clip_state = ("gen_emb", "ref_emb", "ref_logits", "gen_logits", "ib", "clap", "clap_audio", "desync",
+                      "signed_offset", "p_aligned", "metric_dropped")
 
     def __init__(self, probe: Any = None, *, path: Any = None, fd_method: str = "sqrtm", use_cache: bool = True,
                  is_split_size: int | None = IS_SPLIT_SIZE, **kw: Any) -> None:
@@ -171,6 +177,7 @@ class SynthProbeMetrics(MetricFamily):
         self.gen_logits: dict[str, torch.Tensor] = {}  # every clip (IS); KL reads the paired ones
         self.ib: dict[str, float] = {}
         self.clap: dict[str, float] = {}
+        self.clap_audio: dict[str, float] = {}  # clips with conditioning audio only
         self.desync: dict[str, float] = {}
         self.signed_offset: dict[str, float] = {}
         self.p_aligned: dict[str, float] = {}
@@ -240,6 +247,12 @@ class SynthProbeMetrics(MetricFamily):
             self.clap[cid] = float(F.cosine_similarity(self.text_embedding(sample.caption), gen["embedding"], dim=0))
         else:
             self._drop(("clap@synthprobe",), sample.id, "no caption")
+        cond, cond_rate = sample.conditioning, sample.conditioning_rate
+        if cond is not None and cond_rate is not None and cond.numel() > 0:
+            given = self.audio_features(cond, cond_rate)
+            self.clap_audio[cid] = float(F.cosine_similarity(given["embedding"], gen["embedding"], dim=0))
+        else:
+            self._drop(("clap_audio@synthprobe",), sample.id, "no conditioning audio")
         if sample.frames is None or sample.frames.shape[0] == 0:
             self._drop(VIDEO_IDS, sample.id, "no video frames")
             return
@@ -289,6 +302,7 @@ class SynthProbeMetrics(MetricFamily):
         for mid, values, extra in (
             ("ib@synthprobe", self.ib, {}),
             ("clap@synthprobe", self.clap, {}),
+            ("clap_audio@synthprobe", self.clap_audio, {}),
             ("desync@synthprobe", self.desync,
              {"signed_mean_offset": float(np.mean(by_clip(self.signed_offset))) if self.signed_offset else None,
               "offsets": [float(self.offsets[0]), float(self.offsets[-1]), float(self.offsets[1] - self.offsets[0])]}),
