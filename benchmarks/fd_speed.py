@@ -5,13 +5,14 @@ covariance path), it times on this machine, with the BLAS threads it was given:
 
 - ``sqrtm``: av-benchmark's ``scipy.linalg.sqrtm(S_g @ S_r)`` (the default trace-sqrt);
 - ``eig``: :func:`v2abench.metrics.frechet.trace_sqrt_product` with ``method="eig"`` (Cholesky of S_r,
-  congruence, one symmetric eigenvalue solve);
+  congruence, one symmetric eigenvalue solve: LAPACK ``sygv``);
 - ``eig (eigh S_r)``: the previous ``eig`` implementation (``eigh(S_r)`` with eigenvectors, the
   symmetric root, then ``eigvalsh``), for reference;
 - ``eig, singular S_r``: ``eig`` when the reference covariance has rank d/2 (the fallback path);
 
-and prints the median seconds of ``--repeats`` runs, the speed-up over ``sqrtm`` and the relative
-difference of the FD values from ``sqrtm``'s. The covariances are those of two Gaussian sets with
+and prints the median CPU and wall seconds of ``--repeats`` interleaved runs, the speed-up over ``sqrtm``
+in CPU time (with one BLAS thread, what an idle machine would take: on a shared machine wall clock
+follows the load) and the relative difference of the FD values from ``sqrtm``'s. The covariances are those of two Gaussian sets with
 different random covariances and means (well conditioned). Usage::
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/fd_speed.py [--dims 128 768 2048] [--ratio 1.5] [--repeats 3]
@@ -46,14 +47,19 @@ def sets(d: int, n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     return rng.standard_normal((n, d)) @ mix_g, rng.standard_normal((n, d)) @ mix_r + 0.1
 
 
-def timed(fn: Callable[[], float], repeats: int) -> tuple[float, float]:
-    """(median seconds, value) of ``repeats`` calls."""
-    times, value = [], 0.0
+def timed_interleaved(runs: dict[str, Callable[[], float]], repeats: int) -> dict[str, tuple[float, float, float]]:
+    """Per method: (median CPU seconds, median wall seconds, value), the methods run in turn ``repeats``
+    times so that a busy machine slows all of them alike."""
+    cpu: dict[str, list[float]] = {k: [] for k in runs}
+    wall: dict[str, list[float]] = {k: [] for k in runs}
+    values: dict[str, float] = {}
     for _ in range(repeats):
-        start = time.perf_counter()
-        value = fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), value
+        for name, fn in runs.items():
+            start_wall, start_cpu = time.perf_counter(), time.process_time()
+            values[name] = fn()
+            cpu[name].append(time.process_time() - start_cpu)
+            wall[name].append(time.perf_counter() - start_wall)
+    return {k: (statistics.median(cpu[k]), statistics.median(wall[k]), values[k]) for k in runs}
 
 
 def main() -> None:
@@ -63,7 +69,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     table = Table(title="FD trace-sqrt: median seconds per FD from covariances (N > d)")
-    for col in ("d", "N", "method", "seconds", "speed-up vs sqrtm", "|FD - FD_sqrtm| / FD_sqrtm"):
+    for col in ("d", "N", "method", "CPU s", "wall s", "speed-up vs sqrtm (CPU)", "|FD - FD_sqrtm| / FD_sqrtm"):
         table.add_column(col, justify="right")
     for d in args.dims:
         n = int(args.ratio * d)
@@ -78,12 +84,12 @@ def main() -> None:
             "eig (eigh S_r)": lambda: float(diff @ diff + trace - 2.0 * eig_via_eigh(s_g, s_r)),
             "eig, singular S_r": lambda: frechet_distance(mu_g, s_g, mu_h, s_h, method="eig"),
         }
-        base_s, base_v = timed(runs["sqrtm"], args.repeats)
+        got = timed_interleaved(runs, args.repeats)
         singular_ref = frechet_distance(mu_g, s_g, mu_h, s_h, method="sqrtm")
-        for name, fn in runs.items():
-            sec, value = (base_s, base_v) if name == "sqrtm" else timed(fn, args.repeats)
-            ref_value = singular_ref if "singular" in name else base_v
-            table.add_row(str(d), str(n), name, f"{sec:.3f}", f"{base_s / sec:.1f}x",
+        base_cpu, _, base_value = got["sqrtm"]
+        for name, (cpu, wall, value) in got.items():
+            ref_value = singular_ref if "singular" in name else base_value
+            table.add_row(str(d), str(n), name, f"{cpu:.3f}", f"{wall:.3f}", f"{base_cpu / cpu:.1f}x",
                           f"{abs(value - ref_value) / abs(ref_value):.1e}")
     Console().print(table)
 

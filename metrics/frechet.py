@@ -20,11 +20,12 @@ Trace of the matrix square root:
 - ``eig``: with the Cholesky factor ``S_r = L L^T``, the eigenvalues of ``S_g S_r`` are those of the
   symmetric ``L^T S_g L`` (similar matrices), so ``Tr((S_g S_r)^{1/2}) = sum sqrt(eigvalsh(L^T S_g L))``
   (negative round-off eigenvalues clipped to 0) -- one Cholesky, one congruence and one symmetric
-  eigenvalue solve (LAPACK ``potrf``/``sygst``/``syevd``). A singular ``S_r`` falls back to the factor
+  eigenvalue solve (LAPACK ``sygv``: ``potrf``, ``sygst``, ``syev`` without vectors; faster here
+  than ``sygvd``). A singular ``S_r`` falls back to the factor
   of ``S_g`` (the trace is symmetric in the two), and when both are singular to ``S_r^{1/2}`` from
   ``eigh``. With fewer embeddings than dimensions the data path :func:`trace_sqrt_product_lowrank`
-  (an N x N problem) is used instead. At d = 2048 (N = 1.5 d) ``eig`` is ~17x faster than ``sqrtm`` and
-  agrees with it to ~1e-14 relative (``benchmarks/fd_speed.py``).
+  (an N x N problem) is used instead. At d = 2048 (N = 1.5 d, one thread) ``eig`` takes ~1.2 s of CPU
+  against ``sqrtm``'s ~13 s (11x) and agrees with it to ~1e-14 relative (``benchmarks/fd_speed.py``).
 
 Intervals (PROTOCOL.md "Statistics"): :func:`fd_resamples` evaluates FD on given clip draws, *paired*
 (one draw of clip indices serves both sets) and *by clip* (every row of a drawn clip, e.g. all VGGish
@@ -86,7 +87,7 @@ def gaussian_stats(features: np.ndarray | torch.Tensor) -> tuple[np.ndarray, np.
 def _trace_sqrt_eig(sigma_g: np.ndarray, sigma_r: np.ndarray) -> float:
     for a, b in ((sigma_g, sigma_r), (sigma_r, sigma_g)):
         try:  # eigenvalues of a b from the generalized problem a b x = lambda x (LAPACK itype 2)
-            eig = scipy.linalg.eigh(a, b, type=2, eigvals_only=True, check_finite=False)
+            eig = scipy.linalg.eigh(a, b, type=2, eigvals_only=True, check_finite=False, driver="gv")
         except np.linalg.LinAlgError:
             continue  # b is (numerically) singular: try the other factor
         return float(np.sqrt(np.clip(eig, 0.0, None)).sum())
