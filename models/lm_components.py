@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import lightning as L
@@ -75,16 +76,6 @@ def build_visual_encoder(cfg: dict[str, Any]) -> Any:
     raise ValueError(f"unknown visual encoder {cfg.get('name')!r} (available: thumbnail, open-clip, synthav-semantic, synthav-sync, dual)")
 
 
-def caption_ids(tokenizer: Any, texts: list[str | None], length: int) -> torch.Tensor:
-    """Word ids ``[B, length]``: truncated or padded to exactly ``length`` (so a clip's sequence does not
-    depend on the captions batched with it); a missing caption is all padding."""
-    out = torch.full((len(texts), length), tokenizer.pad_id, dtype=torch.long)
-    for row, text in enumerate(texts):
-        ids = tokenizer.ids(text or "")[:length]
-        out[row, : len(ids)] = torch.tensor(ids, dtype=torch.long)
-    return out
-
-
 class TokenFeatureSet(Dataset):
     """Items as tuples ``(visual, tokens)`` or ``(visual, tokens, text_ids)`` when captions are used."""
 
@@ -100,11 +91,16 @@ class TokenFeatureSet(Dataset):
 
 
 class TokenFeatureDataModule(L.LightningDataModule):
-    """Visual features and codec tokens of a split, computed once per clip and cached by content."""
+    """Visual features and codec tokens of a split, computed once per clip and cached by content.
 
-    def __init__(self, cfg: dict[str, Any]) -> None:
+    ``text_ids``: caption(s) -> ids ``[B, L]`` (DreamFoley's tokenizer); given, each item also holds its
+    caption's ids.
+    """
+
+    def __init__(self, cfg: dict[str, Any], text_ids: Callable[[list[str | None]], torch.Tensor] | None = None) -> None:
         super().__init__()
         self.cfg = cfg
+        self.text_ids = text_ids
         self.items: list[dict[str, torch.Tensor]] = []
 
     def setup(self, stage: str | None = None) -> None:
@@ -115,11 +111,6 @@ class TokenFeatureDataModule(L.LightningDataModule):
         data_cfg, duration = self.cfg["data"], float(self.cfg["duration"])
         split = load_split(data_cfg["split"], limit=data_cfg.get("limit"))
         codec, encoder = build_codec(self.cfg["codec"]), build_visual_encoder(self.cfg["visual"])
-        text_cfg = self.cfg.get("text")
-        if text_cfg:
-            from v2abench.encoders.text_tokenizer import caption_tokenizer
-
-            tokenizer = caption_tokenizer(text_cfg.get("split", data_cfg["split"]))
         tokens_cache = FeatureCache("codec-tokens", getattr(codec, "weights_sha256", None), {"codec": self.cfg["codec"], "duration": duration})
         visual_cache = FeatureCache("visual-features", getattr(encoder, "weights_sha256", None), {"visual": self.cfg["visual"], "duration": duration})
         for clip in track(split.clips, description=f"tokens + features ({split.spec.name})", transient=True):
@@ -148,8 +139,8 @@ class TokenFeatureDataModule(L.LightningDataModule):
                 log.warning("skipping %s: %s", clip.id, err)
                 continue
             entry = {"tokens": item["tokens"].long(), "visual": item["visual"].float()}
-            if text_cfg:
-                entry["text"] = caption_ids(tokenizer, [clip.caption], int(text_cfg["length"]))[0]
+            if self.text_ids is not None:
+                entry["text"] = self.text_ids([clip.caption])[0]
             self.items.append(entry)
 
     def train_dataloader(self) -> DataLoader:

@@ -8,10 +8,16 @@ raises :class:`MissingWeightsError` naming ``v2abench weights fetch NAME`` (and 
 Where the publisher gives no hash, ``expected`` is empty and the sha256 observed when the file is
 fetched or imported is recorded in ``weights.lock.json`` beside it (trust on first use); ``verify``
 then checks the file against that record and says that it is unpinned.
+
+Entries of ``kind="folder"`` (pretrained LLM folders, :mod:`v2abench.llm.specs`) are imported as a whole
+folder; their sha256 is that of the folder's sorted ``relative-path sha256`` lines (:func:`sha256_folder`),
+and they are never fetched: the Hub serves them as many files, so the user downloads them with the Hub's
+own tools and runs ``v2abench weights import NAME FOLDER``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import shutil
@@ -23,6 +29,7 @@ from v2abench import paths
 from v2abench.artefacts import sha256_file
 from v2abench.atomic import atomic_path, write_json
 from v2abench.encoders.specs import ENCODER_WEIGHTS
+from v2abench.llm.specs import LLM_WEIGHTS
 from v2abench.metrics.backbones.specs import BACKBONE_WEIGHTS
 from v2abench.weights_spec import WeightsSpec
 
@@ -47,6 +54,7 @@ WEIGHTS: dict[str, WeightsSpec] = {
         WeightsSpec("audiogen-encodec-16khz", "compression_state_dict.bin", "https://huggingface.co/facebook/audiogen-medium/resolve/main/compression_state_dict.bin", "", "CC-BY-NC-4.0", description="AudioGen's 16 kHz EnCodec (4 x 2048, 50 Hz), used by FoleyGen and VATT"),
         *BACKBONE_WEIGHTS,
         *ENCODER_WEIGHTS,
+        *LLM_WEIGHTS,
     )
 }
 
@@ -77,6 +85,13 @@ def get_spec(name: str) -> WeightsSpec:
 
 
 
+def sha256_folder(folder: Path) -> str:
+    """sha256 of the lines ``<relative path> <sha256>``, one per file of ``folder``, sorted by path."""
+    files = sorted(p for p in Path(folder).rglob("*") if p.is_file())
+    lines = "".join(f"{p.relative_to(folder).as_posix()} {sha256_file(p)}\n" for p in files)
+    return hashlib.sha256(lines.encode()).hexdigest()
+
+
 def _lock_path() -> Path:
     return paths.weights_dir() / "weights.lock.json"
 
@@ -88,7 +103,7 @@ def _lock() -> dict[str, str]:
 
 def check_hash(spec: WeightsSpec, path: Path) -> str:
     """Return the file's sha256; raise :class:`WeightsHashError` when it contradicts the spec or lock."""
-    sha = sha256_file(path)
+    sha = sha256_folder(path) if spec.kind == "folder" else sha256_file(path)
     recorded = spec.expected or _lock().get(spec.name, "")
     if recorded and not sha.startswith(recorded):
         raise WeightsHashError(f"{path}: sha256 {sha[:12]}… does not match {spec.name}'s {recorded[:12]}…")
@@ -105,7 +120,12 @@ def _record(spec: WeightsSpec, sha: str) -> None:
 def require(name: str) -> Path:
     """The local path of weights ``name``; never downloads."""
     spec = get_spec(name)
-    if not spec.path.is_file():
+    if spec.kind == "folder" and not spec.present:
+        raise MissingWeightsError(
+            f"weights {name!r} are not on this machine ({spec.path}); download the folder {spec.url} with the Hub's tools "
+            f"(it is never downloaded by v2abench) and run `v2abench weights import {name} FOLDER`"
+        )
+    if not spec.present:
         raise MissingWeightsError(
             f"weights {name!r} are not on this machine ({spec.path}); run `v2abench weights fetch {name}` "
             f"or, with a copy obtained elsewhere, `v2abench weights import {name} PATH`"
@@ -114,8 +134,11 @@ def require(name: str) -> Path:
 
 
 def import_file(name: str, source: Path) -> Path:
-    """Copy a file the user obtained elsewhere into the registry after checking its hash."""
+    """Copy a file (a folder, for ``kind="folder"`` entries) the user obtained elsewhere into the registry
+    after checking its hash."""
     spec = get_spec(name)
+    if spec.kind == "folder":
+        return _import_folder(spec, Path(source))
     if not Path(source).is_file():
         raise FileNotFoundError(f"{source} does not exist")
     sha = check_hash(spec, Path(source))
@@ -125,11 +148,26 @@ def import_file(name: str, source: Path) -> Path:
     return spec.path
 
 
+def _import_folder(spec: WeightsSpec, source: Path) -> Path:
+    if not (source / "config.json").is_file() or not any(source.glob("*.safetensors")):
+        raise FileNotFoundError(f"{source} is not a model folder (it needs config.json and *.safetensors files)")
+    sha = check_hash(spec, source)
+    tmp = spec.path.with_name(f".{spec.name}.importing")
+    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.copytree(source, tmp)
+    shutil.rmtree(spec.path, ignore_errors=True)
+    tmp.rename(spec.path)
+    _record(spec, sha)
+    return spec.path
+
+
 def fetch(name: str, timeout: float = 10.0) -> Path:
     """Download ``name`` with a progress bar and check its hash. Fails fast when offline."""
     from rich.progress import DownloadColumn, Progress, TransferSpeedColumn
 
     spec = get_spec(name)
+    if spec.kind == "folder":
+        raise ConnectionError(f"{name} is a folder of files ({spec.url}): download it with the Hub's tools and run `v2abench weights import {name} FOLDER`")
     try:
         response = urllib.request.urlopen(spec.url, timeout=timeout)  # noqa: S310 (explicit user command)
     except (urllib.error.URLError, OSError) as err:
@@ -149,7 +187,7 @@ def fetch(name: str, timeout: float = 10.0) -> Path:
 def verify(name: str) -> tuple[bool, str]:
     """(ok, message) for one entry."""
     spec = get_spec(name)
-    if not spec.path.is_file():
+    if not spec.present:
         return False, "missing"
     try:
         sha = check_hash(spec, spec.path)

@@ -21,7 +21,7 @@ def list_weights() -> None:
 
     table = Table("name", "present", "hash", "licence", "file", "description")
     for spec in WEIGHTS.values():
-        table.add_row(spec.name, "yes" if spec.path.is_file() else "no", spec.expected[:12] or "unpinned", spec.licence, spec.filename, spec.description)
+        table.add_row(spec.name, "yes" if spec.present else "no", spec.expected[:12] or "unpinned", spec.licence, spec.filename, spec.description)
     for name, sha in SHIPPED_ASSETS.items():
         table.add_row(name, "shipped", sha[:12], "MIT (suite-trained)", f"v2abench/assets/{name}.safetensors", "trained by v2abench on SynthFoley")
     console.print(table)
@@ -56,7 +56,7 @@ def verify(names: list[str] = typer.Argument(None, help="default: every present 
     from v2abench import weights
 
     with clear_errors():
-        chosen = names or [n for n, s in weights.WEIGHTS.items() if s.path.is_file()]
+        chosen = names or [n for n, s in weights.WEIGHTS.items() if s.present]
         bad = 0
         for name in chosen:
             ok, message = weights.verify(name)

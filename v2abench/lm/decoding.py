@@ -4,11 +4,15 @@ With CFG the conditional and unconditional prefixes run as one doubled batch per
 (``[cond; uncond]``) and the logits combine as ``uncond + scale * (cond - uncond)``; ``scale = 1``
 gives exactly the conditional stream. ``two_pass=True`` runs the two streams as separate forward
 passes (for the speed benchmark only). Each clip draws from its own ``torch.Generator``.
+
+``lm`` is a :class:`~v2abench.lm.transformer.DelayLM` or anything with its interface, e.g.
+:class:`~v2abench.llm.audio_lm.CausalAudioLM` (a ``transformers`` LLM, decoding with its ``DynamicCache``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
@@ -30,7 +34,7 @@ class SamplingConfig:
 
 @torch.no_grad()
 def generate_codes(
-    lm: DelayLM,
+    lm: DelayLM | Any,
     prefix: torch.Tensor,
     null_prefix: torch.Tensor | None,
     frames: int,
@@ -56,7 +60,8 @@ def generate_codes(
     seq = torch.full((b, lm.num_codebooks, steps), lm.special_token, dtype=torch.long, device=prefix.device)
     full_mask = prefix_lm_mask(n, steps - 1, visual_fps, frame_rate, mask_mode, causal_prefix=causal_prefix)
     batched = torch.cat(streams) if not cfg.two_pass else None
-    caches = [KVCache() for _ in (range(1) if not cfg.two_pass else streams)]
+    new_cache = getattr(lm, "new_cache", KVCache)  # an LM may bring its own cache (a transformers DynamicCache)
+    caches = [new_cache() for _ in (range(1) if not cfg.two_pass else streams)]
     nfe = 0
 
     def step_logits(s: int) -> torch.Tensor:
