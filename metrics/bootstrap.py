@@ -96,18 +96,17 @@ def shifted_interval(values: np.ndarray, point: float, floor: float | None = Non
       resample bias estimates its own bias (FD is biased up by about d/N): centring on ``point`` alone
       covers the true value in only ~75-88% of simulated trials, this in ~93-100%.
 
-    Both hold ``point`` whenever the mean of the resamples lies in their 2.5..97.5 percentile range
-    (the second always).
+    Either is then extended to contain ``point`` (which the first holds anyway unless the mean of the
+    resamples lies outside their own 2.5..97.5 percentile range, e.g. resamples that differ only by
+    round-off).
     """
     values = np.asarray(values, dtype=np.float64)
     interval = percentile_interval(values)
     if interval is None:
         return None
     bias = float(np.mean(values[np.isfinite(values)])) - point
-    if bias_corrected:
-        lo, hi = min(point, interval[0] - 2.0 * bias), max(point, interval[1] - 2.0 * bias)
-    else:
-        lo, hi = interval[0] - bias, interval[1] - bias
+    shift = 2.0 * bias if bias_corrected else bias
+    lo, hi = min(point, interval[0] - shift), max(point, interval[1] - shift)
     if floor is not None:
         lo, hi = max(lo, floor), max(hi, floor)
     return float(lo), float(hi)

@@ -140,26 +140,28 @@ class EmbeddingMetrics(MetricFamily):
 
 
 def distribution_results(result: Callable[..., MetricResult], seed: int, fd_mid: str, kad_mid: str, fad_inf_mid: str,
-                         gen: np.ndarray, ref: np.ndarray, n: int, *, fd_method: str, frame_level: bool = False, gen_clip: np.ndarray | None = None,
-                         ref_clip: np.ndarray | None = None) -> list[MetricResult]:
+                         gen: np.ndarray, ref: np.ndarray, n: int, *, fd_method: str, frame_level: bool = False,
+                         gen_clip: np.ndarray | None = None, ref_clip: np.ndarray | None = None) -> list[MetricResult]:
     """FD, KAD and FAD-inf results of paired embeddings (rows of ``n`` clips; ``gen_clip`` / ``ref_clip``:
     the clip of each row, None for one row per clip), values clamped at 0 and intervals paired and
     bias-shifted; ``result(id, value, n, **kw)`` builds each :class:`MetricResult`."""
     rows = {"gen_clip": gen_clip, "ref_clip": ref_clip}
     results = []
-    try:
-        fd, note = clamp_at_zero(frechet_distance_features(gen, ref, method=fd_method))
-        results.append(result(fd_mid, fd, n, interval=bootstrap_fd(gen, ref, 200, seed, **rows),
+    try:  # intervals are built around the unclamped values, then clamped with them
+        raw = frechet_distance_features(gen, ref, method=fd_method)
+        fd, note = clamp_at_zero(raw)
+        results.append(result(fd_mid, fd, n, interval=bootstrap_fd(gen, ref, 200, seed, point=raw, **rows),
                               extra={"method": fd_method, **note}))
     except FrechetDistanceError as err:
         log.error("%s failed: %s", fd_mid, err)
         results.append(result(fd_mid, None, n, extra={"error": str(err)}))
-    kad, note = clamp_at_zero(kernel_audio_distance(gen, ref, paired=row_paired(gen, ref, gen_clip, ref_clip)))
-    results.append(result(kad_mid, kad, n, interval=bootstrap_kad(gen, ref, 200, seed, **rows), extra=note))
+    raw = kernel_audio_distance(gen, ref, paired=row_paired(gen, ref, gen_clip, ref_clip))
+    kad, note = clamp_at_zero(raw)
+    results.append(result(kad_mid, kad, n, interval=bootstrap_kad(gen, ref, 200, seed, point=raw, **rows), extra=note))
     try:
-        intercept, slope = fad_inf(gen, ref, frame_level=frame_level, seed=seed, **rows)
-        value, note = clamp_at_zero(intercept)
-        interval = bootstrap_fad_inf(gen, ref, seed=seed, frame_level=frame_level, **rows)
+        raw, slope = fad_inf(gen, ref, frame_level=frame_level, seed=seed, **rows)
+        value, note = clamp_at_zero(raw)
+        interval = bootstrap_fad_inf(gen, ref, seed=seed, frame_level=frame_level, point=raw, **rows)
         results.append(result(fad_inf_mid, value, n, interval=interval, extra={"slope": slope, **note}))
     except (FrechetDistanceError, ValueError, np.linalg.LinAlgError) as err:
         results.append(result(fad_inf_mid, None, n, extra={"error": str(err)}))

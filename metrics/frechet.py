@@ -215,8 +215,10 @@ def fd_resamples(gen: np.ndarray | torch.Tensor, ref: np.ndarray | torch.Tensor,
 
 @interval_code
 def bootstrap_fd(gen: np.ndarray | torch.Tensor, ref: np.ndarray | torch.Tensor, resamples: int = 200, seed: int = 0, *,
-                 gen_clip: np.ndarray | None = None, ref_clip: np.ndarray | None = None) -> tuple[float, float] | None:
-    """95% interval of FD: ``resamples`` paired clip draws (:func:`fd_resamples`, ``eig`` trace-sqrt).
+                 gen_clip: np.ndarray | None = None, ref_clip: np.ndarray | None = None,
+                 point: float | None = None) -> tuple[float, float] | None:
+    """95% interval of FD: ``resamples`` paired clip draws (:func:`fd_resamples`, ``eig`` trace-sqrt),
+    around ``point`` (the caller's FD, e.g. by ``sqrtm``; None: computed here with ``eig``).
 
     FD is a plug-in estimate, biased up by about d/N, and the resamples' mean exceeds it by about the
     same bias ``b = mean(FD*) - FD``; the percentile interval is shifted by ``2b`` (centred on the
@@ -225,7 +227,8 @@ def bootstrap_fd(gen: np.ndarray | torch.Tensor, ref: np.ndarray | torch.Tensor,
     g, r = _as_f64(gen), _as_f64(ref)
     idx = bootstrap_indices(_n_clips(g, r, gen_clip, ref_clip), resamples, seed)
     values = fd_resamples(g, r, idx, gen_clip=gen_clip, ref_clip=ref_clip)
-    point = 0.0 if _identical(g, r, gen_clip, ref_clip) else _fd_rows(g, r, None, None, "eig")
+    if point is None:
+        point = 0.0 if _identical(g, r, gen_clip, ref_clip) else _fd_rows(g, r, None, None, "eig")
     return shifted_interval(values, point, floor=0.0, bias_corrected=True)
 
 
@@ -281,7 +284,7 @@ def fad_inf_resamples(gen: np.ndarray | torch.Tensor, ref: np.ndarray | torch.Te
 @interval_code
 def bootstrap_fad_inf(gen: np.ndarray | torch.Tensor, ref: np.ndarray | torch.Tensor, resamples: int = FAD_INF_RESAMPLES,
                       seed: int = 0, *, frame_level: bool = False, gen_clip: np.ndarray | None = None,
-                      ref_clip: np.ndarray | None = None) -> tuple[float, float] | None:
+                      ref_clip: np.ndarray | None = None, point: float | None = None) -> tuple[float, float] | None:
     """95% interval of FAD-inf: paired clip draws, the percentile interval shifted by the bootstrap bias
     and clamped at 0. The intercept is (nearly) unbiased for FD at infinite N, but a resample's
     intercept estimates the FD of the resampled *empirical* sets, about the plug-in FD of the sample, so
@@ -290,13 +293,15 @@ def bootstrap_fad_inf(gen: np.ndarray | torch.Tensor, ref: np.ndarray | torch.Te
     Each resample costs a whole FAD-inf, hence :data:`FAD_INF_RESAMPLES` = 50 draws (coarser percentiles
     than FD's 200), each fitted on :data:`FAD_INF_INTERVAL_STEPS` = 5 sizes instead of 25 (a slightly
     noisier estimate of the same intercept, so the interval errs on the wide side): 250 FDs in all,
-    about the cost of FD's interval. Identical sets give [0, 0].
+    about the cost of FD's interval. Identical sets give [0, 0]. ``point``: the caller's unclamped
+    FAD-inf (None: computed here).
     """
     g, r = _as_f64(gen), _as_f64(ref)
     idx = bootstrap_indices(_n_clips(g, r, gen_clip, ref_clip), resamples, seed)
     kw = {"frame_level": frame_level, "seed": seed, "gen_clip": gen_clip, "ref_clip": ref_clip}
     values = fad_inf_resamples(g, r, idx, steps=FAD_INF_INTERVAL_STEPS, **kw)  # type: ignore[arg-type]
-    point = fad_inf(g, r, **kw)[0]  # type: ignore[arg-type]
+    if point is None:
+        point = fad_inf(g, r, **kw)[0]  # type: ignore[arg-type]
     return shifted_interval(values, point, floor=0.0)  # bias against the unclamped point
 
 

@@ -126,15 +126,18 @@ def kad_resamples(gen: np.ndarray | torch.Tensor, ref: np.ndarray | torch.Tensor
 @interval_code
 def bootstrap_kad(gen: np.ndarray | torch.Tensor, ref: np.ndarray | torch.Tensor, resamples: int = 200, seed: int = 0, *,
                   gen_clip: np.ndarray | None = None, ref_clip: np.ndarray | None = None,
-                  bandwidth: float | None = None) -> tuple[float, float] | None:
+                  bandwidth: float | None = None, point: float | None = None) -> tuple[float, float] | None:
     """95% interval of KAD: paired clip draws at the full reference set's bandwidth (or ``bandwidth``),
     the percentile interval shifted by the bootstrap bias -- the U-statistic is unbiased, but repeated
     clips enter a resample as distinct positions, which biases the resamples -- and clamped at 0 (KAD's
-    population value, an MMD², is never negative)."""
+    population value, an MMD², is never negative). ``point``: the caller's unclamped KAD (None: computed
+    here, as :func:`kernel_audio_distance` does)."""
     x, y = _f64(gen), _f64(ref)
     n = x.shape[0] if gen_clip is None else int(gen_clip.max()) + 1
     if n < 3:
         return None
-    idx = np.vstack([np.arange(n)[None, :], bootstrap_indices(n, resamples, seed)])  # row 0: the point estimate
-    values = kad_resamples(x, y, idx, gen_clip=gen_clip, ref_clip=ref_clip, bandwidth=bandwidth)
-    return shifted_interval(values[1:], float(values[0]), floor=0.0)
+    sigma = bandwidth if bandwidth is not None else median_bandwidth(y)
+    values = kad_resamples(x, y, bootstrap_indices(n, resamples, seed), gen_clip=gen_clip, ref_clip=ref_clip, bandwidth=sigma)
+    if point is None:
+        point = kernel_audio_distance(x, y, bandwidth=sigma, paired=row_paired(x, y, gen_clip, ref_clip))
+    return shifted_interval(values, point, floor=0.0)

@@ -133,6 +133,26 @@ def test_near_copies_score_about_zero_not_a_large_negative() -> None:
         assert interval is not None and 0.0 <= interval[0] <= interval[1] < 1e-6
 
 
+def test_clamped_values_stay_inside_their_intervals_at_round_off() -> None:
+    """A copy up to 1e-9 noise: FD (sqrtm), KAD and FAD-inf come out as round-off of either sign; each is
+    clamped at 0 with a note, and its interval, built around the unclamped value, still holds it."""
+    from v2abench.metrics.base import Direction, MetricResult
+    from v2abench.metrics.embedding import distribution_results
+
+    rng = np.random.default_rng(10)
+    ref = rng.standard_normal((300, 32))
+    gen = ref + 1e-9 * rng.standard_normal(ref.shape)
+
+    def make(mid: str, value: float | None, n: int, **kw: Any) -> MetricResult:
+        return MetricResult(mid, value, Direction.LOWER, n, **kw)
+
+    for method in ("sqrtm", "eig"):
+        for result in distribution_results(make, 0, "fd", "kad", "fad_inf", gen, ref, 300, fd_method=method):
+            assert result.value is not None and result.interval is not None, result
+            assert 0.0 <= result.interval[0] <= result.value <= result.interval[1] < 1e-6, result
+            assert not result.extra.get("clamped") or result.extra["raw_value"] < 0
+
+
 def test_paired_kad_is_the_u_statistic_without_the_paired_diagonal() -> None:
     rng = np.random.default_rng(3)
     x, y = rng.standard_normal((25, 5)), rng.standard_normal((25, 5)) + 0.3
