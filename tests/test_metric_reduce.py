@@ -52,6 +52,7 @@ def samples(tiny_world: Path, session_home: Path) -> list[ClipSample]:
         out.append(ClipSample(
             record.id, gen, RATE, None if i == 4 else ref, None if i == 4 else RATE, 4.0, record.onsets,
             None if i == 5 else record.caption, None if i == 7 else clip.frames, 25.0, seconds=0.01 * (i + 1), nfe=i,
+            conditioning=None if i % 2 else ref[: int(1.5 * RATE)], conditioning_rate=RATE,  # FE-style prefix
         ))
     return out
 

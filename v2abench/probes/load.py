@@ -29,7 +29,7 @@ from v2abench.probes.synthprobe import SynthProbe, SynthProbeConfig, build_vocab
 from v2abench.weights import MissingWeightsError
 
 ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
-SHIPPED_VERSION = "v1"
+SHIPPED_VERSION = "v2"
 """The probe the metrics load by default."""
 SHIPPED_VERSIONS = ("v1", "v2")
 """Every shipped probe (``v2abench.weights.SHIPPED_ASSETS`` holds their sha256)."""
