@@ -153,3 +153,21 @@ def test_every_synthfoley_table_has_ground_truth_above_its_floors(board: Board) 
             if got is None or ceiling is None or not ceiling > got:
                 problems.append(f"{table}: ground-truth onset_acc {ceiling} is not above {floor}'s {got}")
     assert not problems, "\n".join(problems)
+
+
+def test_piped_board_show_prints_every_row_name_in_full(tmp_path: Path) -> None:
+    """`v2abench leaderboard show ... | grep NAME` must find every row: piped output gets no ellipses."""
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, V2ABENCH_HOME=str(tmp_path), COLUMNS="60", HF_HUB_OFFLINE="1")
+    cli = Path(sys.executable).with_name("v2abench")
+    out = subprocess.run([str(cli), "leaderboard", "show", "synthfoley"], env=env,
+                         capture_output=True, text=True, check=True).stdout
+    board = next(b for b in committed_boards() if b.name == "synthfoley")
+    names = {display_name(r) for _, r in board.rows()}
+    assert "ground-truth@synth-latent" in names
+    for name in names:
+        assert f" {name} " in out, f"{name} cut in piped output"
+    assert "…" not in out

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import sys
+
 from rich.console import Console
-from rich.table import Table
+from rich.table import Column, Table
 
 from v2abench.boards.board import Board
 from v2abench.boards.display import display_name, is_reference, label
 from v2abench.boards.render import ARROW, fmt, primary_metric, table_columns, table_order, table_rows
 from v2abench.results import Result, user_results
 
-console = Console()
+# Piped or redirected output is read by tools (`| grep`): a wide console there, and names never cut.
+console = Console() if sys.stdout.isatty() else Console(width=400)
 SCALE_NOTE = "IB/CLAP and % x100"
 
 
@@ -48,10 +51,11 @@ def print_board(board: Board) -> None:
         for start in range(0, len(mids), per_table):
             part = mids[start : start + per_table]
             cols = "" if len(part) == len(mids) else f"; columns {start + 1}–{start + len(part)} of {len(mids)}"
-            table = Table("row", "model", "ckpt", *[f"{label(m)} {ARROW[tproto['metrics'][m]['direction']]}" for m in part],
+            name_width = max(len(display_name(r)) for r, _ in results)
+            table = Table(Column("row", no_wrap=True), Column("model", no_wrap=True, min_width=name_width), Column("ckpt", no_wrap=True), *[f"{label(m)} {ARROW[tproto['metrics'][m]['direction']]}" for m in part],
                           title=f"{board.dir_name} ({status}) — {table_name}: {tproto['split']} (ranked by {label(primary)}; {SCALE_NOTE}{cols})")
             for r, source in results:
                 style = "bold cyan" if source == "yours" else ("dim" if is_reference(r) else None)
-                kind = "reference" if is_reference(r) else source
+                kind = ("reference" if source == "committed" else "reference (yours)") if is_reference(r) else source
                 table.add_row(kind, display_name(r), (r.model.get("checkpoint_sha256") or "none")[:8], *[fmt(m, r.value(m)) for m in part], style=style)
             console.print(table)
