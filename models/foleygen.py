@@ -15,7 +15,6 @@ linear and the schedule afterwards constant (the paper does not say; our choice)
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import time
@@ -25,17 +24,16 @@ from typing import Any
 import lightning as L
 import torch
 import torch.nn.functional as F
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 from torch import nn
 
 from v2abench.atomic import atomic_path, write_json
 from v2abench.interface import GenerationOutput, GeneratorMeta, Task, V2ABatch, check_task, clip_rng
 from v2abench.lm import DelayLM, DelayPattern, VisualMask, prefix_lm_mask
 from v2abench.lm.decoding import SamplingConfig, generate_codes
-from v2abench.artefacts import sha256_file
 from v2abench.config import config_hash
 from v2abench.models.lm_components import TokenFeatureDataModule, build_codec, build_visual_encoder
-from v2abench.training.runs import resolve_checkpoint
+from v2abench.training.shipped import load_state, load_trained_checkpoint
 
 log = logging.getLogger(__name__)
 
@@ -130,8 +128,9 @@ class FoleyGenTrainable:
 
 
 class FoleyGen:
-    """The FoleyGen generator from an exported run: ``--ckpt RUN_DIR`` (or its model.safetensors), or by
-    default the newest finished run of ``v2abench train --model foleygen --config quick``."""
+    """The FoleyGen generator: ``--ckpt RUN_DIR`` (or its model.safetensors), or by default the shipped
+    main-row checkpoint (:mod:`v2abench.training.shipped`; for a backend that ships none, the newest
+    finished run of ``v2abench train --model NAME --config quick``)."""
 
     NAME = "foleygen"
     DESCRIPTION = {"paradigm": "autoregressive", "version": "1", "tasks": (Task.VTA,)}
@@ -139,22 +138,22 @@ class FoleyGen:
     SUMMARY = "delay-pattern LM with a visual prefix"
 
     def __init__(self, ckpt: str | None = None) -> None:
-        run = resolve_checkpoint(self.NAME, ckpt, f"v2abench train --model {self.NAME} --config quick")
-        weights = run / "model.safetensors"
-        self.run_meta = json.loads((run / "meta.json").read_text())
+        checkpoint = load_trained_checkpoint(self.NAME, ckpt)
+        self.run_meta = checkpoint.meta
         self.cfg = self.run_meta["config"]
         self.codec, self.encoder = build_codec(self.cfg["codec"]), build_visual_encoder(self.cfg["visual"])
         self.module = self.build_module()
-        self.module.load_state_dict(load_file(str(weights)))
+        self.module.load_state_dict(load_state(checkpoint))
         self.module.eval()
         params = sum(p.numel() for p in self.module.parameters())
-        timing = json.loads((run / "timing.json").read_text()) if (run / "timing.json").is_file() else {}
         # what a result records as this row's training budget
-        self.training = {"run": run.name, "preset": self.cfg.get("preset"), "steps": int(self.run_meta.get("steps", 0)),
-                         "config_hash": config_hash(self.cfg), "train_split": self.cfg["data"]["split"], **timing}
+        self.training = {"run": checkpoint.run, "preset": self.cfg.get("preset"), "steps": int(self.run_meta.get("steps", 0)),
+                         "config_hash": config_hash(self.cfg), "train_split": self.cfg["data"]["split"], **checkpoint.timing}
+        if checkpoint.asset:
+            self.training["asset"] = checkpoint.asset
         self.generation_config = dict(self.cfg["sampling"])  # in the result's config and its audio-cache key
-        self.meta = GeneratorMeta(self.NAME, "autoregressive", "1", self.codec.sample_rate, float(self.cfg["duration"]), self.TASKS, params=params, checkpoint_sha256=sha256_file(weights), description=self.SUMMARY)
-        log.info("%s: run %s (%d steps, %.2f M params)", self.NAME, run, int(self.run_meta.get("steps", 0)), params / 1e6)
+        self.meta = GeneratorMeta(self.NAME, "autoregressive", "1", self.codec.sample_rate, float(self.cfg["duration"]), self.TASKS, params=params, checkpoint_sha256=checkpoint.sha256, description=self.SUMMARY)
+        log.info("%s: %s (%d steps, %.2f M params)", self.NAME, checkpoint.asset or checkpoint.run, int(self.run_meta.get("steps", 0)), params / 1e6)
 
     def build_module(self) -> FoleyGenModule:
         return FoleyGenModule(self.cfg, self.encoder.dim, self.codec.num_codebooks, self.codec.codebook_size, self.codec.frame_rate, self.encoder.fps)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import torch
 from typer.testing import CliRunner
 
@@ -36,7 +37,10 @@ def test_train_generate_and_evaluate(tiny_world: Path, tmp_path: Path) -> None:
     assert res.training["steps"] == 3 and res.training["preset"] == "tiny" and res.training["fit_seconds"] > 0
 
 
-def test_missing_checkpoint_names_the_command(tiny_world: Path) -> None:
+def test_missing_checkpoint_names_the_command(tiny_world: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import v2abench.training.shipped as shipped
+
+    monkeypatch.setattr(shipped, "SHIPPED_ASSETS", {})  # as for a backend that ships no checkpoint and has no run
     result = runner.invoke(app, ["eval", "--model", "foleygen", "--split", "synthfoley-tiny-test"])
     assert result.exit_code == 2 and "v2abench train --model foleygen --config quick" in result.output
 

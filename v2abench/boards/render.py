@@ -194,6 +194,19 @@ def _markdown_table(columns: list[str], tproto: dict[str, Any], results: list[Re
     return out
 
 
+def training_budgets(results: list[Result]) -> str:
+    """One sentence giving each trained row's budget (parameters, steps, minutes), or "" when no row was trained."""
+    parts = []
+    for r in results:
+        t = r.training or {}
+        if not t.get("steps"):
+            continue
+        params = r.model.get("params")
+        minutes = f", {float(t['fit_seconds']) / 60:.1f} min on {t.get('threads', '?')} threads" if t.get("fit_seconds") else ""
+        parts.append(f"`{display_name(r)}` {params / 1e6:.2f} M parameters, {int(t['steps'])} steps{minutes}" if params else f"`{display_name(r)}` {int(t['steps'])} steps{minutes}")
+    return ("Training budgets: " + "; ".join(parts) + ".") if parts else ""
+
+
 def render_markdown(board: "Board", protocol: dict[str, Any], rows: list[tuple[Path, Result]]) -> str:
     out = _header(board, rows)
     for table in table_order(board, protocol):
@@ -203,6 +216,8 @@ def render_markdown(board: "Board", protocol: dict[str, Any], rows: list[tuple[P
         results = table_rows(protocol, table, rows, primary)
         out += _table_intro(board, table, tproto, columns, primary)
         out += [*_markdown_table(columns, tproto, results), ""]
+        budgets = training_budgets(results)
+        out += [budgets, ""] if budgets else []
     out += speed.speed_markdown(board.root)
     return "\n".join(out)
 
@@ -274,6 +289,7 @@ def render_html(board: "Board", protocol: dict[str, Any], rows: list[tuple[Path,
         results = table_rows(protocol, table, rows, primary)
         body.append(f"<h2>{html.escape(table)}: {html.escape(tproto['split'])}</h2>")
         body += _html_table(columns, tproto, results)
+        body += [f"<p>{html.escape(t.replace('`', ''))}</p>" for t in [training_budgets(results)] if t]
         rest = [m for m in tproto["metrics"] if m not in columns]
         if rest:
             body.append("<details><summary>every other metric of this table</summary>")

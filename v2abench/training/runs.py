@@ -1,8 +1,8 @@
 """Finding exported training runs: ``$V2ABENCH_HOME/runs/<name>/<run-id>/{model.safetensors,meta.json}``.
 
-A trained backend given no ``--ckpt`` uses the newest *finished* run of its ``quick`` preset (the one
-``v2abench train --model NAME --config quick`` writes and ``make run`` trains when none exists): a run
-counts as finished when its exported ``meta.json`` records as many steps as its config asked for, and
+A trained backend given no ``--ckpt`` uses its shipped checkpoint (:mod:`v2abench.training.shipped`);
+one that ships none uses the newest *finished* run of its ``quick`` preset (the one
+``v2abench train --model NAME --config quick`` writes; ``make run`` never trains): a run counts as finished when its exported ``meta.json`` records as many steps as its config asked for, and
 it counts as *that preset's* run only when its config (seed and preset name aside) equals the preset
 file as it is now, so a ``--max-steps`` override or a run of an older version of the preset is never
 picked (pass ``--ckpt`` to use one).
