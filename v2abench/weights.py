@@ -67,6 +67,7 @@ SHIPPED_ASSETS: dict[str, str] = {
     "synthav-v1": "7394a6d8b9b3d1a8a658e7e6e54e6d3240e307fa369df9af22896c3f5fef6a1a",
     "synthprobe-v1": "cfe9e91c3bb1e2290ef6b07e75a3485dd0e1021b193e563da4bb784c3dbe0f0d",
     "synthprobe-v2": "ff120f61589c82340ff795126d0e4ccdd0a7d272498d77282d203d8cd6eea04b",
+    "foleygen-quick-v1": "574c51d9ba52e078d3c8dc29e15b580c05c0487326988ec9e895cfb74f457d3e",
 }
 
 

@@ -144,6 +144,6 @@ def _card(asset: str, checkpoint: TrainedCheckpoint, params: int, curve: list[tu
              f"({timing.get('seconds_per_step', '?')} s/step on {timing.get('threads', '?')} threads of the 2-core reference machine; data setup {float(timing.get('setup_seconds', 0.0)):.0f} s).",
              f"- Storage: {dtype} safetensors; sha256 pinned in `v2abench.weights.SHIPPED_ASSETS[{asset!r}]`; the full config is in `{asset}.json`.",
              f"- `v2abench eval --model {name}` (and `v2abench run`) use this file when no `--ckpt` is given.", "",
-             "Training loss (mean of the per-codebook cross-entropies; logged by Lightning):", "",
+             "Training loss at the logged steps (one batch of the step; mean of the per-codebook cross-entropies):", "",
              "| step | loss |", "|---:|---:|", *(f"| {s + 1} | {v:.3f} |" for s, v in curve), ""]
     return "\n".join(lines)
